@@ -1,0 +1,65 @@
+"""Settings, read once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("data") / "dutybot.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Secrets have no default."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
+    timezone: str = "Asia/Shanghai"
+    telegram_api_base_url: str | None = None
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    rules_path: Path | None = None
+    log_level: str = "INFO"
+
+    # Check-in flood control: at most this many messages per user in the window.
+    flood_max_messages: int = 20
+    flood_window_seconds: float = 60.0
+
+    # Scheduling and nudges.
+    misfire_grace_hours: float = 6.0
+    nudge_weekly_cap: int = 3
+    escalate_after_periods: int = 2
+    send_rate_per_second: float = 25.0
+
+    # Webhook mode.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

@@ -1,0 +1,211 @@
+"""Tables. Every change here needs an alembic migration in storage/migrations/versions/.
+
+Times are timezone-aware UTC datetimes; dates (activity dates, periods) are local calendar dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Role(StrEnum):
+    cadre = "cadre"
+    secretary = "secretary"
+    admin = "admin"
+
+
+ROLE_NAMES: dict[str, str] = {"cadre": "党员", "secretary": "书记", "admin": "管理员"}
+
+
+class OrgKind(StrEnum):
+    committee = "committee"  # 党委
+    general_branch = "general_branch"  # 党总支
+    branch = "branch"  # 党支部
+
+
+ORG_KIND_NAMES: dict[str, str] = {"committee": "党委", "general_branch": "党总支", "branch": "党支部"}
+
+
+class Org(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
+    kind: str = Field(default=OrgKind.branch, max_length=20)
+    # A Telegram group bound to this org (check-ins there are recorded for bound members).
+    group_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    name: str = Field(max_length=200)
+    username: str | None = Field(default=None, max_length=100)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    role: str = Field(default=Role.cadre, max_length=20)
+    active: bool = True
+    # Set when Telegram answers Forbidden (the user blocked the bot); cleared when they write again.
+    unreachable: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class InviteCode(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    org_id: int = Field(foreign_key="org.id")
+    role: str = Field(default=Role.cadre, max_length=20)
+    uses_left: int = 1
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime | None = None
+
+
+class DutyRecord(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id", "activity_index", name="uq_record_source"),
+        Index("ix_record_org_date", "org_id", "date"),
+        Index("ix_record_member_date", "member_id", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    org_id: int = Field(foreign_key="org.id")
+    category: str = Field(max_length=20)
+    # The rule keyword that decided the category (e.g. 党课, 支委会), so targets can name a form.
+    keyword: str | None = Field(default=None, max_length=50)
+    date: dt.date
+    participants: int | None = None
+    duration_min: int | None = None
+    issues_found: int | None = None
+    issues_fixed: int | None = None
+    source_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    activity_index: int = 0
+    # The bot's confirmation card, so edits and button presses can update it in place.
+    card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    deleted_at: dt.datetime | None = None
+
+
+class Evidence(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="dutyrecord.id", index=True)
+    file_id: str = Field(max_length=300)
+    file_unique_id: str | None = Field(default=None, max_length=100)
+    kind: str = Field(default="photo", max_length=20)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    action: str = Field(max_length=50, index=True)
+    object_type: str = Field(default="", max_length=50)
+    object_id: int | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class Target(SQLModel, table=True):
+    """A quantified indicator: at least `count` records of a category or form per period."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    category: str | None = Field(default=None, max_length=20)
+    # A form is the rule keyword of a record (支委会, 党课 …); when set it narrows the category.
+    form: str | None = Field(default=None, max_length=50)
+    count: int = 1
+    period: str = Field(default="month", max_length=10)  # week, month, quarter, year
+    # Whom it binds: an org kind and/or a role; None means any. Branch-level targets count org records.
+    org_kind: str | None = Field(default=None, max_length=20)
+    role: str | None = Field(default=None, max_length=20)
+    # "org": satisfied by any record of the org; "member": each bound member must reach the count.
+    scope: str = Field(default="org", max_length=10)
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Leave(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    start: dt.date
+    end: dt.date
+    reason: str = Field(default="", max_length=200)
+    cancelled: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Exemption(SQLModel, table=True):
+    """本期不涉及: a member's explained gap for one target and period; secretaries see it."""
+
+    __table_args__ = (UniqueConstraint("member_id", "target_id", "period_start", name="uq_exemption"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    target_id: int = Field(foreign_key="target.id")
+    period_start: dt.date
+    reason: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Schedule(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # The admin's phrase as written (每周五16:00) and the cron it became.
+    rule_text: str = Field(max_length=100)
+    cron: str = Field(max_length=100)
+    # Rules cron cannot express (每月最后一个工作日) are marked here and computed in code.
+    special: str | None = Field(default=None, max_length=50)
+    timezone: str = Field(default="Asia/Shanghai", max_length=50)
+    org_id: int | None = Field(default=None, foreign_key="org.id")
+    kind: str = Field(default="nudge", max_length=20)  # nudge, digest, escalation
+    holiday_policy: str = Field(default="skip", max_length=10)  # skip, previous, next, ignore
+    paused: bool = False
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ScheduleRun(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("schedule_id", "fire_time", name="uq_run_fire"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id")
+    fire_time: dt.datetime  # the nominal fire time
+    status: str = Field(default="pending", max_length=20)  # pending, running, done, skipped
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("run_id", "member_id", name="uq_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="schedulerun.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    # pending -> claimed -> sent | failed | unknown | forbidden
+    status: str = Field(default="pending", max_length=20)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    attempts: int = 0
+    snooze_count: int = 0
+    snooze_until: dt.datetime | None = None
+    claimed_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = Field(default=None, index=True)
+    error: str | None = Field(default=None, max_length=300)
+
+
+class HolidayOverride(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    day: dt.date = Field(unique=True)
+    is_holiday: bool  # True: a day off; False: a working day (调休)
+    note: str = Field(default="", max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)

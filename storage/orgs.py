@@ -1,0 +1,96 @@
+"""Repository functions for the organisation tree and its members (keyword-only, over a session)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditLog, Member, Org, OrgKind, Role
+
+
+async def create_org(
+    *, session: AsyncSession, name: str, parent: Org | None = None, kind: str | None = None
+) -> Org:
+    if kind is None:
+        kind = OrgKind.committee if parent is None else OrgKind.branch
+    org = Org(name=name, parent_id=parent.id if parent else None, kind=kind)
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def get_org(*, session: AsyncSession, org_id: int) -> Org | None:
+    return await session.get(Org, org_id)
+
+
+async def get_org_by_name(*, session: AsyncSession, name: str) -> Org | None:
+    return (await session.execute(select(Org).where(Org.name == name))).scalar_one_or_none()
+
+
+async def list_orgs(*, session: AsyncSession) -> list[Org]:
+    return list((await session.execute(select(Org).order_by(Org.id))).scalars())
+
+
+def subtree_ids(orgs: list[Org], root_id: int) -> list[int]:
+    """Ids of `root_id` and every org below it, root first (breadth-first)."""
+    children: dict[int | None, list[int]] = {}
+    for org in orgs:
+        children.setdefault(org.parent_id, []).append(org.id)  # type: ignore[arg-type]
+    out, queue = [], [root_id]
+    while queue:
+        current = queue.pop(0)
+        out.append(current)
+        queue.extend(sorted(children.get(current, [])))
+    return out
+
+
+async def org_subtree_ids(*, session: AsyncSession, root_id: int) -> list[int]:
+    return subtree_ids(await list_orgs(session=session), root_id)
+
+
+async def get_member(*, session: AsyncSession, telegram_id: int) -> Member | None:
+    return (
+        await session.execute(select(Member).where(Member.telegram_id == telegram_id))
+    ).scalar_one_or_none()
+
+
+async def create_member(
+    *,
+    session: AsyncSession,
+    telegram_id: int,
+    name: str,
+    org: Org,
+    role: str = Role.cadre,
+    username: str | None = None,
+) -> Member:
+    member = Member(telegram_id=telegram_id, name=name, org_id=org.id, role=role, username=username)  # type: ignore[arg-type]
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def list_members(*, session: AsyncSession, org_ids: list[int] | None = None) -> list[Member]:
+    query = select(Member).where(Member.active.is_(True)).order_by(Member.org_id, Member.id)
+    if org_ids is not None:
+        query = query.where(Member.org_id.in_(org_ids))
+    return list((await session.execute(query)).scalars())
+
+
+async def audit(
+    *,
+    session: AsyncSession,
+    actor: Member | None,
+    action: str,
+    object_type: str = "",
+    object_id: int | None = None,
+    detail: str = "",
+) -> None:
+    session.add(
+        AuditLog(
+            actor_id=actor.id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail,
+        )
+    )
