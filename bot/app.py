@@ -89,9 +89,11 @@ async def start_services(app: Application, *, migrate: bool = True) -> None:
         hook = getattr(module, "on_startup", None)
         if hook is not None:
             await hook(app)
+    await services.leadership.start()
 
 
 async def stop_services(app: Application) -> None:
+    await app.bot_data.leadership.stop()
     for module in reversed(_feature_modules()):
         hook = getattr(module, "on_shutdown", None)
         if hook is not None:

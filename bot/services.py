@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.leader import Leadership
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class Services:
         self._opened = False
         # Features keep their own state here, keyed by feature name (e.g. the flood limiter).
         self.extras: dict[str, Any] = {}
+        # Whether this process runs the scheduler; replaced by an elected one with PostgreSQL.
+        self.leadership = Leadership()
 
     def configure(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
