@@ -1,0 +1,108 @@
+"""Dates stated in a clause, resolved against the send time (past preference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot.parsing.numbers import cn_to_int
+
+_WEEKDAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
+_WEEKDAY.update({str(i): i for i in range(1, 8)})
+
+_CN = "[一二三四五六七八九十]"
+
+DATE_RE = re.compile(
+    r"(?P<ymd>(?<!\d)(?P<y1>\d{4})\s*[年.\-/]\s*(?P<m1>\d{1,2})\s*[月.\-/]\s*(?P<d1>\d{1,2})(?:\s*[日号]|(?!\d)))"
+    r"|(?P<md>(?<![\d.])(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*[日号])"
+    r"|(?P<mdot>(?<![\d.:：\-/])(?P<m3>\d{1,2})[.\-/](?P<d3>\d{1,2})"
+    r"(?![\d.:：\-/]|\s*(?:小时|个|分|万|元|倍|%|天|人|名|次|h)))"
+    rf"|(?P<cnmd>(?<!{_CN})(?P<m4>{_CN}{{1,3}})月(?P<d4>{_CN}{{1,3}})[日号])"
+    r"|(?P<rel>大前天|前天|前日|昨天|昨日|昨晚|昨早|昨夜|今天|今日|今早|今晚|今儿|当天|当日|同日|同一天|次日|第二天)"
+    r"|(?P<wk>(?P<pre>上上个?|上个?|本|这个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
+)
+
+_REL_OFFSET = {
+    "大前天": -3,
+    "前天": -2,
+    "前日": -2,
+    "昨天": -1,
+    "昨日": -1,
+    "昨晚": -1,
+    "昨早": -1,
+    "昨夜": -1,
+}
+_REL_TODAY = {"今天", "今日", "今早", "今晚", "今儿"}
+_REL_IN_FORCE = {"当天", "当日", "同日", "同一天"}
+_REL_NEXT = {"次日", "第二天"}
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _shift(day: dt.date, days: int) -> dt.date | None:
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _month_day(ref: dt.date, month: int, day: int) -> dt.date | None:
+    found = _safe_date(ref.year, month, day)
+    if found is not None and found > ref:
+        found = _safe_date(ref.year - 1, month, day)
+    return found
+
+
+def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | None:
+    if m.group("ymd"):
+        return _safe_date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
+    if m.group("md"):
+        return _month_day(ref, int(m.group("m2")), int(m.group("d2")))
+    if m.group("mdot"):
+        return _month_day(ref, int(m.group("m3")), int(m.group("d3")))
+    if m.group("cnmd"):
+        month, day = cn_to_int(m.group("m4")), cn_to_int(m.group("d4"))
+        if month is None or day is None:
+            return None
+        return _month_day(ref, month, day)
+    if m.group("rel"):
+        word = m.group("rel")
+        if word in _REL_OFFSET:
+            return _shift(ref, _REL_OFFSET[word])
+        if word in _REL_TODAY:
+            return ref
+        if word in _REL_IN_FORCE:
+            return in_force
+        if word in _REL_NEXT:
+            return _shift(in_force, 1)
+    if m.group("wk"):
+        weekday = _WEEKDAY[m.group("wd")]
+        prefix = (m.group("pre") or "").replace("个", "")
+        offset = 1 - ref.isoweekday()  # days from ref back to its week's Monday
+        if prefix in ("本", "这"):
+            return _shift(ref, offset + weekday - 1)
+        if prefix == "上":
+            return _shift(ref, offset + weekday - 8)
+        if prefix == "上上":
+            return _shift(ref, offset + weekday - 15)
+        return _shift(ref, -((ref.isoweekday() - weekday) % 7))
+    return None
+
+
+def find_date(text: str, ref: dt.date, in_force: dt.date) -> dt.date | None:
+    """The first valid date stated in `text`, or None."""
+    for m in DATE_RE.finditer(text):
+        found = _resolve(m, ref, in_force)
+        if found is not None:
+            return found
+    return None
+
+
+def starts_with_date(text: str) -> bool:
+    m = DATE_RE.match(text)
+    return m is not None

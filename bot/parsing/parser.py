@@ -1,0 +1,243 @@
+"""Message text + send time -> duty records, as ../shared/parsing/SPEC.md defines them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+from bot.parsing.dates import find_date
+from bot.parsing.fields import find_duration, find_issues, find_participants
+from bot.parsing.rules import RuleSet
+from bot.parsing.splitter import Clause, split_clauses
+
+# jieba holds one global tokenizer; every rule set's terms go into it, once per process.
+_JIEBA_LOCK = threading.Lock()
+_JIEBA_READY = False
+_JIEBA_TERMS: set[str] = set()
+_TERM_FREQ = 50000
+_DEMOTED_SHARE = 10  # an object mention keeps 1/10 of its weight
+
+
+def _prepare_jieba(terms: tuple[str, ...]) -> None:
+    global _JIEBA_READY
+    import jieba
+
+    with _JIEBA_LOCK:
+        if not _JIEBA_READY:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _JIEBA_READY = True
+        for term in terms:
+            if term not in _JIEBA_TERMS:
+                jieba.add_word(term, freq=_TERM_FREQ)
+                _JIEBA_TERMS.add(term)
+
+
+@dataclass(frozen=True)
+class ParsedRecord:
+    category: str
+    date: dt.date
+    participants: int | None
+    duration_min: int | None
+    issues_found: int | None
+    issues_fixed: int | None
+    keyword: str
+    span: tuple[int, int]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "date": self.date.isoformat(),
+            "participants": self.participants,
+            "duration_min": self.duration_min,
+            "issues_found": self.issues_found,
+            "issues_fixed": self.issues_fixed,
+        }
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    records: tuple[ParsedRecord, ...]
+    plans: tuple[str, ...]
+    cancelled: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Details:
+    date: dt.date | None
+    participants: int | None
+    duration_min: int | None
+    issues_found: int | None
+    issues_fixed: int | None
+    all_fixed: bool
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Draft:
+    category: str
+    keyword: str
+    date: dt.date
+    date_stated: bool
+    details: _Details
+
+    def absorb(self, other: _Details) -> None:
+        own = self.details
+        if other.date is not None and not self.date_stated:
+            self.date, self.date_stated = other.date, True
+        own.participants = own.participants if own.participants is not None else other.participants
+        own.duration_min = own.duration_min if own.duration_min is not None else other.duration_min
+        own.issues_found = own.issues_found if own.issues_found is not None else other.issues_found
+        own.issues_fixed = own.issues_fixed if own.issues_fixed is not None else other.issues_fixed
+        own.all_fixed = own.all_fixed or other.all_fixed
+        own.start, own.end = min(own.start, other.start), max(own.end, other.end)
+
+    def build(self) -> ParsedRecord:
+        d = self.details
+        fixed = d.issues_fixed
+        if fixed is None and d.all_fixed:
+            fixed = d.issues_found
+        return ParsedRecord(
+            category=self.category,
+            date=self.date,
+            participants=d.participants,
+            duration_min=d.duration_min,
+            issues_found=d.issues_found,
+            issues_fixed=fixed,
+            keyword=self.keyword,
+            span=(d.start, d.end),
+        )
+
+
+class Parser:
+    """Parses check-in messages with one rule set. Deterministic; no I/O after construction."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        _prepare_jieba(rules.terms)
+        import jieba
+
+        self._lcut = jieba.lcut
+        self._keywords = {w: (k.category, k.weight) for w, k in rules.keywords.items()}
+        self._max_kw = max(len(w) for w in self._keywords)
+        self._neutral = rules.neutral
+        self._priority = {c.code: c.priority for c in rules.category_list}
+        self._veto = {c.code: c.veto for c in rules.category_list if c.veto}
+
+    # -- keyword matching -------------------------------------------------------------------------
+
+    def _hits(self, tokens: list[tuple[str, int]], clause: Clause) -> list[tuple[str, str, int, int]]:
+        """(category, keyword, weight, offset in clause) for every keyword in the clause's tokens."""
+        hits = []
+        keywords = self._keywords
+        c_start, c_end = clause.start, clause.end
+        for token, t_start in tokens:
+            if t_start < c_start or t_start + len(token) > c_end:
+                continue
+            found = keywords.get(token)
+            if found is not None:
+                hits.append((found[0], token, found[1], t_start - c_start))
+            elif len(token) >= 3 and token not in self._neutral:
+                # A longer word that jieba keeps whole (慰问金) may hold a keyword.
+                i, n = 0, len(token)
+                while i < n - 1:
+                    for length in range(min(self._max_kw, n - i), 1, -1):
+                        sub = token[i : i + length]
+                        found = keywords.get(sub)
+                        if found is not None:
+                            hits.append((found[0], sub, found[1], t_start - c_start + i))
+                            i += length - 1
+                            break
+                    i += 1
+        return hits
+
+    def _decide(self, hits: list[tuple[str, str, int, int]], text: str) -> tuple[str, str] | None:
+        best: tuple[int, int, int] | None = None
+        chosen: tuple[str, str] | None = None
+        rules = self.rules
+        for category, word, weight, pos in hits:
+            veto = self._veto.get(category)
+            if veto and any(v in text for v in veto):
+                continue
+            end = pos + len(word)
+            if any(p.match(text, end) for p in rules.object_after) or any(
+                p.search(text, 0, pos) for p in rules.object_before
+            ):
+                weight = weight // _DEMOTED_SHARE or 1
+            key = (-weight, pos, self._priority[category])
+            if best is None or key < best:
+                best, chosen = key, (category, word)
+        return chosen
+
+    def classify(self, text: str) -> str | None:
+        """The category of a single clause, ignoring dates, plans and details (for rule examples)."""
+        clause = Clause(0, len(text), text, False)
+        tokens = self._tokens(text)
+        decided = self._decide(self._hits(tokens, clause), text)
+        return decided[0] if decided else None
+
+    def _tokens(self, text: str) -> list[tuple[str, int]]:
+        out, pos = [], 0
+        for token in self._lcut(text):
+            out.append((token, pos))
+            pos += len(token)
+        return out
+
+    # -- the parse --------------------------------------------------------------------------------
+
+    def parse(self, text: str, now: dt.datetime) -> ParseResult:
+        """Records, plans and cancellations stated in `text`, sent at local time `now`."""
+        ref = now.date()
+        rules = self.rules
+        clauses = split_clauses(text)
+        tokens = self._tokens(text) if clauses else []
+        in_force = ref
+        drafts: list[_Draft] = []
+        pending: list[_Details] = []
+        plans: list[str] = []
+        cancelled: list[str] = []
+        target: _Draft | None = None
+        blocked = False
+        for clause in clauses:
+            ctext = clause.text
+            if any(p.search(ctext) for p in rules.plan_cues):
+                plans.append(ctext)
+                blocked = True
+                continue
+            stated = find_date(ctext, ref, in_force)
+            if stated is not None:
+                in_force = stated
+            if any(p.search(ctext) for p in rules.cancel_cues):
+                cancelled.append(ctext)
+                blocked = True
+                continue
+            if clause.question or any(p.search(ctext) for p in rules.question_cues):
+                continue
+            participants = find_participants(ctext)
+            duration = find_duration(ctext)
+            found, fixed, all_fixed = find_issues(ctext)
+            details = _Details(
+                stated, participants, duration, found, fixed, all_fixed, clause.start, clause.end
+            )
+            decided = self._decide(self._hits(tokens, clause), ctext)
+            if decided is not None:
+                draft = _Draft(decided[0], decided[1], in_force, stated is not None, details)
+                if not drafts:
+                    for early in pending:
+                        draft.absorb(early)
+                drafts.append(draft)
+                target, blocked = draft, False
+            elif blocked:
+                continue
+            elif target is not None:
+                target.absorb(details)
+            else:
+                pending.append(details)
+        return ParseResult(
+            records=tuple(d.build() for d in drafts),
+            plans=tuple(plans),
+            cancelled=tuple(cancelled),
+        )

@@ -1,0 +1,227 @@
+"""The rule set: categories, keywords with weights, vetoes and cues, loaded from a data file."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RULES_NAME = "rules.json"
+USER_DICT_NAME = "userdict.txt"
+
+# The default set's categories, in order (kept in step with data/rules.json by a test).
+CATEGORIES: dict[str, str] = {
+    "deploy": "部署推进",
+    "oversee": "督办过问",
+    "study": "学习教育",
+    "org_life": "组织生活",
+    "talk": "谈心谈话",
+    "criticize": "批评教育",
+    "interview": "约谈诫勉",
+    "inspect": "监督检查",
+    "research": "调查研究",
+    "service": "志愿服务",
+}
+
+
+class RulesError(Exception):
+    """A rule file is missing, unreadable or inconsistent; the message says what and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    word: str
+    category: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    priority: int
+    keywords: dict[str, int]
+    veto: tuple[str, ...]
+    examples: tuple[str, ...]
+    counter_examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A loaded, validated rule set. Build it with `load_rules`."""
+
+    source: str
+    category_list: tuple[Category, ...]
+    keywords: dict[str, Keyword]
+    neutral: frozenset[str]
+    object_after: tuple[re.Pattern[str], ...]
+    object_before: tuple[re.Pattern[str], ...]
+    plan_cues: tuple[re.Pattern[str], ...]
+    cancel_cues: tuple[re.Pattern[str], ...]
+    question_cues: tuple[re.Pattern[str], ...]
+    user_dict: tuple[str, ...] = ()
+    _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
+
+    @property
+    def categories(self) -> dict[str, str]:
+        return {c.code: c.name for c in self.category_list}
+
+    def category(self, code: str) -> Category:
+        return self._by_code[code]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Every word the tokenizer must keep whole: keywords, neutral words, user dictionary."""
+        return tuple(sorted({*self.keywords, *self.neutral, *self.user_dict}))
+
+
+def _fail(where: str, problem: str) -> RulesError:
+    return RulesError(f"{where}: {problem}")
+
+
+def _compile(where: str, patterns: Any) -> tuple[re.Pattern[str], ...]:
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise _fail(where, "expected a list of regular expressions (strings)")
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p))
+        except re.error as e:
+            raise _fail(where, f"bad regular expression {p!r}: {e}") from None
+    return tuple(out)
+
+
+def _strings(where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _fail(where, "expected a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> RuleSet:
+    """Validate the decoded rule file `data`; `source` names it in error messages."""
+    if not isinstance(data, dict):
+        raise _fail(source, "the rule file must hold a JSON object")
+    raw_categories = data.get("categories")
+    if not isinstance(raw_categories, list) or not raw_categories:
+        raise _fail(source, "'categories' must be a non-empty list")
+    categories: list[Category] = []
+    keywords: dict[str, Keyword] = {}
+    seen_codes: set[str] = set()
+    for i, raw in enumerate(raw_categories):
+        where = f"{source}: categories[{i}]"
+        if not isinstance(raw, dict):
+            raise _fail(where, "each category must be an object")
+        code, name = raw.get("code"), raw.get("name")
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", code):
+            raise _fail(where, f"'code' must be a lower-case identifier, got {code!r}")
+        where = f"{source}: category {code!r}"
+        if code in seen_codes:
+            raise _fail(where, "category code appears twice")
+        seen_codes.add(code)
+        if not isinstance(name, str) or not name.strip():
+            raise _fail(where, "'name' must be a non-empty string")
+        priority = raw.get("priority", len(categories) + 1)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise _fail(where, f"'priority' must be an integer, got {priority!r}")
+        raw_kw = raw.get("keywords")
+        if not isinstance(raw_kw, dict) or not raw_kw:
+            raise _fail(where, "'keywords' must be a non-empty object of keyword -> weight")
+        kw_weights: dict[str, int] = {}
+        for word, weight in raw_kw.items():
+            clean = word.strip()
+            if not clean or re.search(r"[\s、()（）]", clean):
+                raise _fail(
+                    where,
+                    f"keyword {word!r} is empty or holds a space, 、 or brackets (jieba cannot match it)",
+                )
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 1000:
+                raise _fail(where, f"keyword {word!r}: weight must be an integer 1..1000, got {weight!r}")
+            other = keywords.get(clean)
+            if other is not None:
+                raise _fail(
+                    source,
+                    f"keyword {clean!r} appears in category {other.category!r} and in category {code!r}; "
+                    "a keyword may decide one category only",
+                )
+            if clean in kw_weights:
+                raise _fail(where, f"keyword {clean!r} appears twice")
+            kw_weights[clean] = weight
+            keywords[clean] = Keyword(clean, code, weight)
+        categories.append(
+            Category(
+                code=code,
+                name=name.strip(),
+                priority=priority,
+                keywords=kw_weights,
+                veto=_strings(f"{where}: veto", raw.get("veto")),
+                examples=_strings(f"{where}: examples", raw.get("examples")),
+                counter_examples=_strings(f"{where}: counter_examples", raw.get("counter_examples")),
+            )
+        )
+    neutral = _strings(f"{source}: neutral", data.get("neutral"))
+    for word in neutral:
+        if word in keywords:
+            raise _fail(
+                source,
+                f"neutral word {word!r} is also a keyword of category {keywords[word].category!r}",
+            )
+    return RuleSet(
+        source=source,
+        category_list=tuple(categories),
+        keywords=keywords,
+        neutral=frozenset(neutral),
+        object_after=_compile(f"{source}: object_after", data.get("object_after", [])),
+        object_before=_compile(f"{source}: object_before", data.get("object_before", [])),
+        plan_cues=_compile(f"{source}: plan_cues", data.get("plan_cues", [])),
+        cancel_cues=_compile(f"{source}: cancel_cues", data.get("cancel_cues", [])),
+        question_cues=_compile(f"{source}: question_cues", data.get("question_cues", [])),
+        user_dict=user_dict,
+        _by_code={c.code: c for c in categories},
+    )
+
+
+def _read_user_dict(text: str) -> tuple[str, ...]:
+    words = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.append(line.split()[0])
+    return tuple(words)
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """Load and validate a rule file; None loads the packaged default. Raises RulesError."""
+    if path is None:
+        data_dir = resources.files("bot.parsing") / "data"
+        source = f"packaged {DEFAULT_RULES_NAME}"
+        try:
+            text = (data_dir / DEFAULT_RULES_NAME).read_text(encoding="utf-8")
+            dict_text = (data_dir / USER_DICT_NAME).read_text(encoding="utf-8")
+        except OSError as e:
+            raise RulesError(f"{source}: cannot read the packaged rules: {e}") from None
+    else:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise RulesError(f"{source}: rule file not found (RULES_PATH)")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise RulesError(f"{source}: cannot read the rule file: {e}") from None
+        dict_path = path.with_name(USER_DICT_NAME)
+        dict_text = ""
+        if dict_path.is_file():
+            try:
+                dict_text = dict_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise RulesError(f"{dict_path}: cannot read the user dictionary: {e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RulesError(f"{source}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    return parse_rules(data, source, _read_user_dict(dict_text))
