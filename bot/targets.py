@@ -1,0 +1,458 @@
+"""Quantified targets (量化指标) and their status for any member or org on any date.
+
+A target asks for at least `count` live records of a category and/or a form (the rule keyword that
+decided a record, e.g. 党课) per period (week, month, quarter, year).
+
+Whom it binds:
+- scope "org": every org whose kind matches `org_kind` (None: every org); any live record of the
+  org counts. Its secretary answers for it.
+- scope "member": every member whose role matches `role` and whose org kind matches `org_kind`
+  (None: any); only the member's own records count.
+
+State of one target for one subject, evaluated on date `on` for the period containing `period_of`
+(default: `on`), in this order:
+1. excused  – the member is on leave on `on` (member statuses only; never for an org);
+2. done     – done >= required;
+3. exempt   – an exemption (本期不涉及) is recorded for the target and period (for an org target:
+              by any member of the org);
+4. overdue  – the period ended before `on`;
+5. at_risk  – days_left <= AT_RISK_DAYS[period] * missing (few days left for what is missing);
+6. due      – otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.periods import PERIOD_NAMES, period_bounds, period_label
+from storage import targets as repo
+from storage.models import Member, Org, Target
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "targets.json"
+# At risk when the days left are at most this many per missing record.
+AT_RISK_DAYS: dict[str, int] = {"week": 2, "month": 7, "quarter": 21, "year": 60}
+STATES: tuple[str, ...] = ("done", "due", "at_risk", "overdue", "excused", "exempt")
+
+
+@cache
+def _data() -> dict[str, Any]:
+    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def default_targets() -> list[dict[str, Any]]:
+    """The shipped default targets (三会一课 norms and 谈心谈话 for secretaries)."""
+    return [dict(row) for row in _data()["targets"]]
+
+
+@cache
+def _alias_map() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for canonical, aliases in _data()["aliases"].items():
+        out[canonical] = canonical
+        for alias in aliases:
+            out[alias] = canonical
+    return out
+
+
+def canonical_form(keyword: str | None) -> str | None:
+    """The canonical form of a rule keyword (支部委员会 → 支委会); unknown keywords stay as they are."""
+    if keyword is None:
+        return None
+    keyword = keyword.strip()
+    return _alias_map().get(keyword, keyword)
+
+
+def form_aliases() -> dict[str, list[str]]:
+    return {k: list(v) for k, v in _data()["aliases"].items()}
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    target_id: int
+    name: str
+    category: str | None
+    form: str | None
+    period: str
+    required: int
+    done: int
+    period_start: dt.date
+    period_end: dt.date
+    days_left: int  # (period_end - on).days; negative when asking about a period that has ended
+    state: str  # done | due | at_risk | overdue | excused | exempt
+    subject: str  # member | org
+    org_id: int
+    member_id: int | None
+
+    @property
+    def on(self) -> dt.date:
+        return self.period_end - dt.timedelta(days=self.days_left)
+
+    @property
+    def missing(self) -> int:
+        return max(self.required - self.done, 0)
+
+    @property
+    def open(self) -> bool:
+        """Whether someone still has to act (due or at risk): what nudges are about."""
+        return self.state in ("due", "at_risk")
+
+    def label(self) -> str:
+        """本月支委会 / 上季度党课 / 11月支委会."""
+        return f"{period_label(self.period, self.period_start, today=self.on)}{self.name}"
+
+    def describe(self) -> str:
+        """One short Chinese line, e.g. 本月支委会尚未记录，还剩5天."""
+        label = self.label()
+        tally = f"{self.done}/{self.required} 次"
+        if self.state == "excused":
+            return f"{label}：请假中，本期不作要求"
+        if self.state == "exempt":
+            return f"{label}：本期不涉及"
+        if self.state == "done":
+            return f"{label}已完成" if self.required == 1 else f"{label}已完成（{tally}）"
+        progress = f"{label}尚未记录" if self.done == 0 else f"{label} {tally}"
+        if self.state == "overdue":
+            return f"{progress}，未完成" if self.done == 0 else f"{progress}，未达到要求"
+        left = "今天是最后一天" if self.days_left == 0 else f"还剩{self.days_left}天"
+        return f"{progress}，{left}"
+
+
+def state_of(*, required: int, done: int, period: str, days_left: int, excused: bool, exempt: bool) -> str:
+    """The state rule documented at the top of this module."""
+    if excused:
+        return "excused"
+    if done >= required:
+        return "done"
+    if exempt:
+        return "exempt"
+    if days_left < 0:
+        return "overdue"
+    if days_left <= AT_RISK_DAYS[period] * (required - done):
+        return "at_risk"
+    return "due"
+
+
+def binds_member(target: Target, *, role: str, org_kind: str | None) -> bool:
+    return (
+        target.scope == "member"
+        and (target.role is None or target.role == role)
+        and (target.org_kind is None or target.org_kind == org_kind)
+    )
+
+
+def binds_org(target: Target, *, org_kind: str | None) -> bool:
+    return target.scope != "member" and (target.org_kind is None or target.org_kind == org_kind)
+
+
+class _Tally:
+    """Record counts per subject, indexed the three ways a target can ask for them."""
+
+    def __init__(self) -> None:
+        self.by_category: dict[tuple[int, str], int] = defaultdict(int)
+        self.by_form: dict[tuple[int, str | None, str], int] = defaultdict(int)
+        self.by_form_any: dict[tuple[int, str], int] = defaultdict(int)
+
+    def add(self, rows: Iterable[tuple[int, str, str | None, int]]) -> None:
+        for subject, category, keyword, n in rows:
+            self.by_category[(subject, category)] += n
+            form = canonical_form(keyword)
+            if form:
+                self.by_form[(subject, category, form)] += n
+                self.by_form_any[(subject, form)] += n
+
+    def count(self, subject: int, target: Target) -> int:
+        form = canonical_form(target.form)
+        if form and target.category:
+            return self.by_form.get((subject, target.category, form), 0)
+        if form:
+            return self.by_form_any.get((subject, form), 0)
+        if target.category:
+            return self.by_category.get((subject, target.category), 0)
+        return 0
+
+
+def _categories(targets: Sequence[Target]) -> list[str] | None:
+    """Categories to restrict the count query to (None when some target names only a form)."""
+    if any(t.category is None for t in targets):
+        return None
+    return sorted({t.category for t in targets if t.category})
+
+
+async def _tallies(
+    *, session: AsyncSession, by: str, ids: Sequence[int], targets: Sequence[Target], period_of: dt.date
+) -> dict[str, _Tally]:
+    """One tally per period used by `targets` (a query per period, not per subject)."""
+    out: dict[str, _Tally] = {}
+    for period in sorted({t.period for t in targets}):
+        start, end = period_bounds(period, period_of)
+        tally = _Tally()
+        if ids:
+            tally.add(
+                await repo.record_counts(
+                    session=session,
+                    by=by,
+                    ids=ids,
+                    start=start,
+                    end=end,
+                    categories=_categories([t for t in targets if t.period == period]),
+                )
+            )
+        out[period] = tally
+    return out
+
+
+def _status(
+    target: Target,
+    *,
+    tally: _Tally,
+    count_id: int,
+    subject: str,
+    org_id: int,
+    member_id: int | None,
+    on: dt.date,
+    period_of: dt.date,
+    excused: bool,
+    exempt_keys: set[tuple[int, int, dt.date]],
+    exempt_id: int,
+) -> TargetStatus:
+    start, end = period_bounds(target.period, period_of)
+    done = tally.count(count_id, target)
+    days_left = (end - on).days
+    state = state_of(
+        required=target.count,
+        done=done,
+        period=target.period,
+        days_left=days_left,
+        excused=excused,
+        exempt=(exempt_id, target.id, start) in exempt_keys,  # type: ignore[operator]
+    )
+    return TargetStatus(
+        target_id=target.id,  # type: ignore[arg-type]
+        name=target.name,
+        category=target.category,
+        form=target.form,
+        period=target.period,
+        required=target.count,
+        done=done,
+        period_start=start,
+        period_end=end,
+        days_left=days_left,
+        state=state,
+        subject=subject,
+        org_id=org_id,
+        member_id=member_id,
+    )
+
+
+async def statuses_for_orgs(
+    *, session: AsyncSession, org_ids: list[int], on: dt.date, period_of: dt.date | None = None
+) -> dict[int, list[TargetStatus]]:
+    """Org-scoped targets of each org (by its kind), counting the org's own live records.
+
+    A handful of queries whatever the number of orgs. Orgs that do not exist are left out.
+    """
+    period_of = period_of or on
+    targets = [t for t in await repo.list_targets(session=session) if t.scope != "member"]
+    kinds = await repo.org_kinds(session=session, org_ids=org_ids)
+    out: dict[int, list[TargetStatus]] = {org_id: [] for org_id in org_ids if org_id in kinds}
+    if not targets or not out:
+        return out
+    ids = list(out)
+    tallies = await _tallies(session=session, by="org", ids=ids, targets=targets, period_of=period_of)
+    exempt = await repo.exemptions_by_org(
+        session=session,
+        org_ids=ids,
+        target_ids=[t.id for t in targets],  # type: ignore[misc]
+        starts=[period_bounds(t.period, period_of)[0] for t in targets],
+    )
+    for org_id in ids:
+        out[org_id] = [
+            _status(
+                t,
+                tally=tallies[t.period],
+                count_id=org_id,
+                subject="org",
+                org_id=org_id,
+                member_id=None,
+                on=on,
+                period_of=period_of,
+                excused=False,
+                exempt_keys=exempt,
+                exempt_id=org_id,
+            )
+            for t in targets
+            if binds_org(t, org_kind=kinds[org_id])
+        ]
+    return out
+
+
+async def org_statuses(
+    *, session: AsyncSession, org: Org, on: dt.date, period_of: dt.date | None = None
+) -> list[TargetStatus]:
+    """Org-scoped targets binding this org (by kind), counting the org's own records."""
+    result = await statuses_for_orgs(session=session, org_ids=[org.id], on=on, period_of=period_of)  # type: ignore[list-item]
+    return result.get(org.id, [])  # type: ignore[arg-type]
+
+
+def _answers_for_org(member: Member) -> bool:
+    return member.role == "secretary"
+
+
+async def members_statuses(
+    *, session: AsyncSession, members: list[Member], on: dt.date, period_of: dt.date | None = None
+) -> dict[int, list[TargetStatus]]:
+    """The targets each member answers for, keyed by member id, in a handful of queries.
+
+    Member-scoped targets binding the member's role and org kind count their own records; a
+    secretary also answers for the org-scoped targets of their org (counting all its records).
+    A member on leave on `on` gets every status as "excused".
+    """
+    period_of = period_of or on
+    out: dict[int, list[TargetStatus]] = {m.id: [] for m in members}  # type: ignore[misc]
+    targets = await repo.list_targets(session=session)
+    if not members or not targets:
+        return out
+    member_targets = [t for t in targets if t.scope == "member"]
+    org_targets = [t for t in targets if t.scope != "member"]
+    member_ids = [m.id for m in members]
+    kinds = await repo.org_kinds(session=session, org_ids=[m.org_id for m in members])
+    on_leave = await repo.members_on_leave(session=session, member_ids=member_ids, on=on)  # type: ignore[arg-type]
+
+    bound = [
+        m
+        for m in members
+        if any(binds_member(t, role=m.role, org_kind=kinds.get(m.org_id)) for t in member_targets)
+    ]
+    member_tallies = await _tallies(
+        session=session,
+        by="member",
+        ids=[m.id for m in bound],  # type: ignore[misc]
+        targets=member_targets,
+        period_of=period_of,
+    )
+    member_exempt = await repo.exemptions_by_member(
+        session=session,
+        member_ids=[m.id for m in bound],  # type: ignore[misc]
+        target_ids=[t.id for t in member_targets],  # type: ignore[misc]
+        starts=[period_bounds(t.period, period_of)[0] for t in member_targets],
+    )
+    org_ids = sorted({m.org_id for m in members if _answers_for_org(m)})
+    org_tallies = await _tallies(
+        session=session, by="org", ids=org_ids, targets=org_targets, period_of=period_of
+    )
+    org_exempt = (
+        await repo.exemptions_by_org(
+            session=session,
+            org_ids=org_ids,
+            target_ids=[t.id for t in org_targets],  # type: ignore[misc]
+            starts=[period_bounds(t.period, period_of)[0] for t in org_targets],
+        )
+        if org_ids
+        else set()
+    )
+
+    for m in members:
+        kind = kinds.get(m.org_id)
+        excused = m.id in on_leave
+        statuses = out[m.id]  # type: ignore[index]
+        for t in targets:
+            if t.scope == "member" and binds_member(t, role=m.role, org_kind=kind):
+                tally, count_id, exempt, exempt_id, subject = (
+                    member_tallies[t.period],
+                    m.id,
+                    member_exempt,
+                    m.id,
+                    "member",
+                )
+            elif t.scope != "member" and _answers_for_org(m) and binds_org(t, org_kind=kind):
+                tally, count_id, exempt, exempt_id, subject = (
+                    org_tallies[t.period],
+                    m.org_id,
+                    org_exempt,
+                    m.org_id,
+                    "org",
+                )
+            else:
+                continue
+            statuses.append(
+                _status(
+                    t,
+                    tally=tally,
+                    count_id=count_id,  # type: ignore[arg-type]
+                    subject=subject,
+                    org_id=m.org_id,
+                    member_id=m.id,
+                    on=on,
+                    period_of=period_of,
+                    excused=excused,
+                    exempt_keys=exempt,
+                    exempt_id=exempt_id,  # type: ignore[arg-type]
+                )
+            )
+    return out
+
+
+async def member_statuses(
+    *, session: AsyncSession, member: Member, on: dt.date, period_of: dt.date | None = None
+) -> list[TargetStatus]:
+    """The targets this member answers for (see members_statuses)."""
+    result = await members_statuses(session=session, members=[member], on=on, period_of=period_of)
+    return result[member.id]  # type: ignore[index]
+
+
+async def record_exemption(
+    *, session: AsyncSession, member: Member, target_id: int, on: dt.date, reason: str = ""
+) -> None:
+    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent)."""
+    target = await repo.get_target(session=session, target_id=target_id)
+    if target is None:
+        raise LookupError(f"no target {target_id}")
+    start, _ = period_bounds(target.period, on)
+    await repo.add_exemption(
+        session=session,
+        member_id=member.id,  # type: ignore[arg-type]
+        target_id=target_id,
+        period_start=start,
+        reason=reason,
+    )
+
+
+async def is_on_leave(*, session: AsyncSession, member_id: int, on: dt.date) -> bool:
+    return member_id in await repo.members_on_leave(session=session, member_ids=[member_id], on=on)
+
+
+async def seed_defaults(*, session: AsyncSession) -> int:
+    """Seed the shipped default targets once (never again after an admin changed them)."""
+    return await repo.seed_defaults(session=session, defaults=default_targets())
+
+
+def target_summary(target: Target, category_names: dict[str, str] | None = None) -> str:
+    """#3 支委会 · 每月 1 次 · 党支部 (for lists and confirmations)."""
+    from storage.models import ORG_KIND_NAMES, ROLE_NAMES
+
+    what = target.name
+    if (
+        category_names
+        and target.category
+        and target.form is None
+        and target.name != category_names.get(target.category, target.category)
+    ):
+        what = f"{what}（{category_names.get(target.category, target.category)}）"
+    parts = [f"#{target.id} {what}", f"{PERIOD_NAMES.get(target.period, target.period)} {target.count} 次"]
+    whom = []
+    if target.org_kind:
+        whom.append(ORG_KIND_NAMES.get(target.org_kind, target.org_kind))
+    if target.scope == "member":
+        whom.append(f"每名{ROLE_NAMES.get(target.role, '党员')}" if target.role else "每人")
+    else:
+        whom.append("按组织")
+    return " · ".join(parts + whom)
