@@ -180,8 +180,10 @@ class Parser:
         return decided[0] if decided else None
 
     def _tokens(self, text: str) -> list[tuple[str, int]]:
+        # Tokens only serve keyword matching (every keyword is in the dictionary) and numbers come from
+        # regular expressions over the raw text, so the HMM pass for unknown words is not needed.
         out, pos = [], 0
-        for token in self._lcut(text):
+        for token in self._lcut(text, HMM=False):
             out.append((token, pos))
             pos += len(token)
         return out
