@@ -75,9 +75,11 @@ def build_application(
         for entry in getattr(module, "HANDLERS", ()):
             group, handler = entry if isinstance(entry, tuple) else (0, entry)
             app.add_handler(handler, group=group)
+    from bot.webhook import instrument
     from handlers.errors import on_error
 
     app.add_error_handler(on_error)
+    instrument(app)  # metrics: updates handled (group -100), Bot API latency
     return app
 
 

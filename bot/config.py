@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
+    webhook_path: str = "/telegram"
+    # Serve /healthz and /metrics on this port (also in polling mode); None: only on the webhook port.
+    health_port: int | None = None
+    # With PostgreSQL: how often the scheduler's leader re-checks its lock and followers retry.
+    leader_check_seconds: float = 10.0
+    # Log lines as JSON objects instead of `key=value` text.
+    log_json: bool = False
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

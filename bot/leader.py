@@ -1,17 +1,29 @@
 """Leadership: decides whether this process runs the scheduler.
 
-The default grants leadership at once (one process, SQLite). Features that must run in exactly one
-process (the scheduler) subscribe with `on_change(gained, lost)`; both are async callables.
+The default grants leadership at once (one process, SQLite). With PostgreSQL several replicas may
+run; `AdvisoryLockLeadership` elects one of them with `pg_try_advisory_lock` on a dedicated
+connection held for the process lifetime, re-checked periodically, so that when the leader dies
+(its connection closes and PostgreSQL releases the lock) a follower takes over.
+
+Features that must run in exactly one process (the scheduler) subscribe with
+`on_change(gained, lost)`; both are async callables.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], Awaitable[None]]
+
+# One lock per database: advisory locks are scoped to the current database.
+SCHEDULER_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dutybot:scheduler").digest()[:8], "big") >> 2
 
 
 class Leadership:
@@ -19,6 +31,10 @@ class Leadership:
         self.is_leader = False
         self._gained: list[Callback] = []
         self._lost: list[Callback] = []
+
+    @property
+    def role(self) -> str:
+        return "leader" if self.is_leader else "follower"
 
     def on_change(self, gained: Callback, lost: Callback) -> None:
         self._gained.append(gained)
@@ -35,7 +51,7 @@ class Leadership:
         if self.is_leader:
             return
         self.is_leader = True
-        log.info("leadership gained")
+        log.info("leadership gained", extra={"role": "leader"})
         for callback in self._gained:
             await callback()
 
@@ -43,6 +59,114 @@ class Leadership:
         if not self.is_leader:
             return
         self.is_leader = False
-        log.info("leadership lost")
+        log.info("leadership lost", extra={"role": "follower"})
         for callback in self._lost:
             await callback()
+
+
+class AdvisoryLockLeadership(Leadership):
+    """Leader election over a PostgreSQL session-level advisory lock.
+
+    The lock lives as long as the dedicated connection: a killed leader loses it as soon as
+    PostgreSQL notices the closed socket. Every `check_seconds` the leader verifies that its
+    connection still holds the lock (stepping down if not) and a follower tries to take it.
+    """
+
+    def __init__(
+        self, database_url: str, *, check_seconds: float = 10.0, key: int = SCHEDULER_LOCK_KEY
+    ) -> None:
+        super().__init__()
+        self.database_url = database_url
+        self.check_seconds = check_seconds
+        self.key = key
+        self._conn: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def adopt(cls, current: Leadership, database_url: str, *, check_seconds: float) -> AdvisoryLockLeadership:
+        """Replace `current`, keeping the callbacks already subscribed to it."""
+        elected = cls(database_url, check_seconds=check_seconds)
+        elected._gained = current._gained
+        elected._lost = current._lost
+        return elected
+
+    async def start(self) -> None:
+        """Try once now (so a lone process leads at once), then keep checking in the background."""
+        await self.check()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="leadership")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._lose()
+        await self._close()
+
+    async def check(self) -> None:
+        """One election round: keep, take or give up the lock."""
+        try:
+            held = await self._holds_lock() if self.is_leader else await self._try_lock()
+        except Exception as error:  # connection lost, database restarting, ...
+            log.warning("leadership check failed", extra={"error": type(error).__name__})
+            await self._close()
+            held = False
+        if held:
+            await self._gain()
+        else:
+            await self._lose()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            await self.check()
+
+    async def _connect(self) -> Any:
+        if self._conn is None or self._conn.is_closed():
+            import asyncpg
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url)
+            self._conn = await asyncpg.connect(
+                host=url.host or "127.0.0.1",
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                database=url.database,
+                timeout=max(self.check_seconds, 5.0),
+                server_settings={"application_name": "dutybot-leader"},
+            )
+        return self._conn
+
+    async def _try_lock(self) -> bool:
+        conn = await self._connect()
+        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+
+    async def _holds_lock(self) -> bool:
+        conn = await self._connect()
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND pid = pg_backend_pid() AND classid = ($1 >> 32)::oid AND objid = ($1 & 4294967295)::oid"
+            " AND objsubid = 1",
+            self.key,
+        )
+        return bool(count)
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), timeout=5)
+
+
+def elect(current: Leadership, database_url: str, *, check_seconds: float) -> Leadership:
+    """The leadership for a database: elected with PostgreSQL, the single-process default otherwise."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(database_url).get_backend_name() == "postgresql":
+        if isinstance(current, AdvisoryLockLeadership):
+            return current
+        return AdvisoryLockLeadership.adopt(current, database_url, check_seconds=check_seconds)
+    return current

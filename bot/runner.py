@@ -5,18 +5,11 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
+from bot.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # httpx logs every request URL, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+__all__ = ["configure_logging", "run"]
 
 
 def run(*, console: bool = False, webhook: bool = False) -> int:
@@ -36,6 +29,10 @@ def run(*, console: bool = False, webhook: bool = False) -> int:
         from bot.webhook import run_webhook
 
         return run_webhook(app, settings)
+    if settings.health_port is not None:
+        from bot.webhook import run_polling_with_health
+
+        return run_polling_with_health(app, settings)
     log.info("starting long polling")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

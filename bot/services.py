@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.leader import Leadership
+from bot.leader import Leadership, elect
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ class Services:
             await upgrade(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.leadership = elect(
+            self.leadership, self.settings.database_url, check_seconds=self.settings.leader_check_seconds
+        )
         self._opened = True
         log.info("services opened", extra={"database": self.engine.url.render_as_string()})
 

@@ -1,0 +1,292 @@
+"""The HTTP face of the bot: the Telegram webhook, `/healthz` and `/metrics` on tornado.
+
+PTB's own webhook server answers Telegram before the update is processed. Here an update is
+processed fully (handlers ran, records stored) before the answer: 200 when done, 503 when a
+transient failure (the database unreachable) means Telegram should deliver it again. Delivery is
+thus at least once; the record's uniqueness on (chat, message) makes a redelivery harmless.
+
+Tornado is what PTB's `webhooks` extra brings; this module only adds the request handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hmac
+import json
+import logging
+import re
+import signal
+import socket
+import time
+from http import HTTPStatus
+from typing import Any
+
+import tornado.web
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+from telegram.request import BaseRequest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from bot.config import Settings
+from bot.health import health_report
+from bot.metrics import Metrics, metrics_of
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Errors after which Telegram should deliver the update again (answered 503).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+_failures: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "dutybot_update_failures", default=None
+)
+
+
+# --- instrumentation (every mode) -------------------------------------------------------------
+
+
+def update_kind(update: Update) -> str:
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member", "chat_member"):
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"
+
+
+async def _count_update(update: Update, context: Any) -> None:
+    services = context.bot_data
+    metrics_of(services).update_handled(update_kind(update), services.clock.now())
+
+
+async def _note_failure(update: object, context: Any) -> None:
+    """Error handler: remember the failure for the webhook request processing this update."""
+    failures = _failures.get()
+    if failures is not None and context.error is not None:
+        failures.append(context.error)
+
+
+def _time_requests(request: BaseRequest, metrics: Metrics) -> None:
+    """Observe every Bot API call's latency (the transport is PTB's HTTPXRequest or a test double)."""
+    inner = request.do_request
+    if getattr(inner, "_dutybot_timed", False):
+        return
+
+    async def do_request(url: str, method: str, request_data: Any = None, **kwargs: Any) -> Any:
+        api_method = url.rsplit("/", 1)[-1] or "unknown"
+        started = time.perf_counter()
+        try:
+            return await inner(url, method, request_data, **kwargs)
+        finally:
+            if api_method != "getUpdates":
+                metrics.send_latency.labels(api_method).observe(time.perf_counter() - started)
+
+    do_request._dutybot_timed = True  # type: ignore[attr-defined]
+    request.do_request = do_request  # type: ignore[method-assign]
+
+
+def instrument(app: Application) -> None:
+    """Count updates (first handler group, so guards cannot hide them) and time Bot API calls."""
+    app.add_handler(TypeHandler(Update, _count_update), group=-100)
+    app.add_error_handler(_note_failure)
+    _time_requests(app.bot.request, metrics_of(app.bot_data))
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+# --- HTTP handlers ---------------------------------------------------------------------------
+
+
+class _Base(tornado.web.RequestHandler):
+    def initialize(self, app: Application, secret: str | None = None) -> None:
+        self.app = app
+        self.secret = secret
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+
+class TelegramWebhook(_Base):
+    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+
+    async def post(self) -> None:
+        given = self.request.headers.get(SECRET_HEADER, "")
+        if self.secret is not None and not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning(
+                "webhook request refused: wrong secret token", extra={"remote": self.request.remote_ip}
+            )
+            self._json(HTTPStatus.FORBIDDEN, {"ok": False})
+            return
+        try:
+            update = Update.de_json(json.loads(self.request.body), self.app.bot)
+        except Exception as error:
+            log.warning("webhook request refused: not an update", extra={"error": type(error).__name__})
+            self._json(HTTPStatus.BAD_REQUEST, {"ok": False})
+            return
+        started = time.perf_counter()
+        failures: list[BaseException] = []
+        token = _failures.set(failures)
+        try:
+            await self.app.update_processor.process_update(update, self.app.process_update(update))
+        finally:
+            _failures.reset(token)
+        transient = [e for e in failures if is_transient(e)]
+        status = HTTPStatus.SERVICE_UNAVAILABLE if transient else HTTPStatus.OK
+        log.info(
+            "update handled",
+            extra={
+                "update_id": update.update_id,
+                "kind": update_kind(update),
+                "status": int(status),
+                "errors": len(failures),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        if transient:
+            self.set_header("Retry-After", "5")
+        self._json(status, {"ok": not transient})
+
+
+class Healthz(_Base):
+    SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
+
+    async def get(self) -> None:
+        healthy, report = await health_report(self.app.bot_data)
+        self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, report)
+
+
+class MetricsPage(_Base):
+    SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
+
+    async def get(self) -> None:
+        metrics = metrics_of(self.app.bot_data)
+        metrics.is_leader.set(1 if self.app.bot_data.leadership.is_leader else 0)
+        body, content_type = metrics.exposition()
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
+class _Quiet(tornado.web.Application):
+    def log_request(self, handler: tornado.web.RequestHandler) -> None:
+        """Requests are logged by the handlers, without bodies."""
+
+
+class HttpServer:
+    """Serves the webhook (when `webhook_path` is given), `/healthz` and `/metrics`.
+
+    `await start(listen, port)` binds (port 0: an ephemeral port, for tests) and returns the port.
+    """
+
+    def __init__(
+        self, app: Application, *, webhook_path: str | None = None, secret: str | None = None
+    ) -> None:
+        routes: list[Any] = [
+            (r"/healthz", Healthz, {"app": app}),
+            (r"/metrics", MetricsPage, {"app": app}),
+        ]
+        if webhook_path is not None:
+            path = "/" + webhook_path.strip("/")
+            routes.append((rf"{re.escape(path)}/?", TelegramWebhook, {"app": app, "secret": secret}))
+        self._server = HTTPServer(_Quiet(routes), max_body_size=2 * 1024 * 1024)
+        self.port: int | None = None
+
+    async def start(self, listen: str, port: int) -> int:
+        sockets = bind_sockets(
+            port, address=listen, family=socket.AF_INET if "." in listen else socket.AF_UNSPEC
+        )
+        self._server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def check_webhook_settings(settings: Settings) -> str | None:
+    """What is missing or wrong for webhook mode, or None."""
+    if not settings.webhook_url:
+        return "WEBHOOK_URL is required in webhook mode"
+    if settings.webhook_secret is None:
+        return "WEBHOOK_SECRET is required in webhook mode"
+    if not SECRET_PATTERN.match(settings.webhook_secret.get_secret_value()):
+        return "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+    return None
+
+
+async def serve(
+    app: Application, settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None
+) -> None:
+    """Run the application until `stop` is set (or SIGINT/SIGTERM): webhook or long polling,
+    with `/healthz` and `/metrics` served on the webhook port and/or HEALTH_PORT."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    servers: list[HttpServer] = []
+    try:
+        async with app:
+            if app.post_init:
+                await app.post_init(app)
+            if webhook:
+                server = HttpServer(app, webhook_path=settings.webhook_path, secret=secret)
+                await server.start(settings.webhook_listen, settings.webhook_port)
+                servers.append(server)
+            if settings.health_port is not None and (
+                not webhook or settings.health_port != settings.webhook_port
+            ):
+                health = HttpServer(app)
+                await health.start(settings.webhook_listen, settings.health_port)
+                servers.append(health)
+            if webhook:
+                await app.bot.set_webhook(
+                    url=str(settings.webhook_url), secret_token=secret, allowed_updates=Update.ALL_TYPES
+                )
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await app.start()
+            log.info(
+                "bot running",
+                extra={"mode": "webhook" if webhook else "polling", "ports": [s.port for s in servers]},
+            )
+            await stop.wait()
+            log.info("stopping")
+            for server in servers:
+                await server.stop()
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+    finally:
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+def run_webhook(app: Application, settings: Settings) -> int:
+    """`dutybot run --webhook`: receive updates through Telegram's webhook until stopped."""
+    problem = check_webhook_settings(settings)
+    if problem:
+        log.error("cannot start the webhook: %s", problem)
+        return 2
+    asyncio.run(serve(app, settings, webhook=True))
+    return 0
+
+
+def run_polling_with_health(app: Application, settings: Settings) -> int:
+    """Long polling with `/healthz` and `/metrics` on HEALTH_PORT."""
+    asyncio.run(serve(app, settings, webhook=False))
+    return 0
