@@ -63,7 +63,9 @@ def main() -> None:
     jieba_rate = _rate(bare, messages, args.rounds)
     parse_rate = _rate(parser.parse, messages, args.rounds)
     print(f"messages per pass: {len(messages)}, rounds: {args.rounds} (fastest counts)")
-    print(f"parse: {parse_rate:.0f} msg/s, jieba.lcut: {jieba_rate:.0f} msg/s, ratio {parse_rate / jieba_rate:.2f}")
+    print(
+        f"parse: {parse_rate:.0f} msg/s, jieba.lcut: {jieba_rate:.0f} msg/s, ratio {parse_rate / jieba_rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ class Parser:
         self._neutral = rules.neutral
         self._priority = {c.code: c.priority for c in rules.category_list}
         self._veto = {c.code: c.veto for c in rules.category_list if c.veto}
+        self._objectish = frozenset(c.code for c in rules.category_list if c.named_as_object)
 
     # -- keyword matching -------------------------------------------------------------------------
 
@@ -154,22 +155,23 @@ class Parser:
                     i += 1
         return hits
 
-    def _decide(self, hits: list[tuple[str, str, int, int]], text: str) -> tuple[str, str] | None:
+    def _decide(self, hits: list[tuple[str, str, int, int]], text: str) -> tuple[str, str, int] | None:
+        """(category, keyword, effective weight) of the hit that decides the clause, if any."""
         best: tuple[int, int, int] | None = None
-        chosen: tuple[str, str] | None = None
+        chosen: tuple[str, str, int] | None = None
         rules = self.rules
         for category, word, weight, pos in hits:
             veto = self._veto.get(category)
             if veto and any(v in text for v in veto):
                 continue
             end = pos + len(word)
-            if any(p.match(text, end) for p in rules.object_after) or any(
+            if (category in self._objectish and any(p.match(text, end) for p in rules.object_after)) or any(
                 p.search(text, 0, pos) for p in rules.object_before
             ):
                 weight = weight // _DEMOTED_SHARE or 1
             key = (-weight, pos, self._priority[category])
             if best is None or key < best:
-                best, chosen = key, (category, word)
+                best, chosen = key, (category, word, weight)
         return chosen
 
     def classify(self, text: str) -> str | None:
@@ -225,6 +227,8 @@ class Parser:
                 stated, participants, duration, found, fixed, all_fixed, clause.start, clause.end
             )
             decided = self._decide(self._hits(tokens, clause), ctext)
+            if decided is not None and target is not None and decided[2] < rules.weak_weight:
+                decided = None  # a weak cue after an activity (已整改完毕…) is a detail of it
             if decided is not None:
                 draft = _Draft(decided[0], decided[1], in_force, stated is not None, details)
                 if not drafts:

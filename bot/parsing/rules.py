@@ -47,6 +47,7 @@ class Category:
     veto: tuple[str, ...]
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
+    named_as_object: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class RuleSet:
     cancel_cues: tuple[re.Pattern[str], ...]
     question_cues: tuple[re.Pattern[str], ...]
     user_dict: tuple[str, ...] = ()
+    weak_weight: int = 0
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
 
     @property
@@ -100,6 +102,12 @@ def _strings(where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(where, "expected a list of non-empty strings")
     return tuple(v.strip() for v in value)
+
+
+def _flag(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, f"expected true or false, got {value!r}")
+    return value
 
 
 def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> RuleSet:
@@ -161,6 +169,7 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
                 veto=_strings(f"{where}: veto", raw.get("veto")),
                 examples=_strings(f"{where}: examples", raw.get("examples")),
                 counter_examples=_strings(f"{where}: counter_examples", raw.get("counter_examples")),
+                named_as_object=_flag(f"{where}: named_as_object", raw.get("named_as_object", False)),
             )
         )
     neutral = _strings(f"{source}: neutral", data.get("neutral"))
@@ -170,8 +179,12 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
                 source,
                 f"neutral word {word!r} is also a keyword of category {keywords[word].category!r}",
             )
+    weak_weight = data.get("weak_weight", 0)
+    if not isinstance(weak_weight, int) or isinstance(weak_weight, bool) or weak_weight < 0:
+        raise _fail(source, f"'weak_weight' must be a non-negative integer, got {weak_weight!r}")
     return RuleSet(
         source=source,
+        weak_weight=weak_weight,
         category_list=tuple(categories),
         keywords=keywords,
         neutral=frozenset(neutral),
