@@ -6,7 +6,7 @@ import importlib
 import logging
 from types import ModuleType
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -32,6 +32,8 @@ FEATURE_MODULES: tuple[str, ...] = (
     "handlers.guards",
     "handlers.start",
     "handlers.admin",
+    "handlers.targets",
+    "handlers.leave",
     "handlers.checkin",
 )
 
@@ -118,9 +120,23 @@ def command_menu(role: str) -> list[BotCommand]:
 
 
 async def set_command_menus(app: Application, admin_chat_ids: list[int]) -> None:
+    """The default (cadre) menu, and the admin menu in each bootstrap admin's private chat.
+
+    Secretaries and admins bound by invite get their chat-scoped menu when they bind
+    (`set_member_menu`); Telegram keeps it, so start-up does not repeat it for every member.
+    """
     await app.bot.set_my_commands(command_menu("cadre"), scope=BotCommandScopeDefault())
     for chat_id in admin_chat_ids:
-        await app.bot.set_my_commands(command_menu("admin"), scope=BotCommandScopeChat(chat_id))
+        await set_member_menu(app.bot, chat_id, "admin")
+
+
+async def set_member_menu(bot: Bot, chat_id: int, role: str) -> None:
+    """Give one private chat the menu of its member's role (cadres use the default menu)."""
+    scope = BotCommandScopeChat(chat_id)
+    if role == "cadre":
+        await bot.delete_my_commands(scope=scope)
+    else:
+        await bot.set_my_commands(command_menu(role), scope=scope)
 
 
 async def _post_init(app: Application) -> None:

@@ -6,6 +6,7 @@ Pure functions over local calendar dates; bounds are inclusive.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year")
 PERIOD_NAMES: dict[str, str] = {"week": "每周", "month": "每月", "quarter": "每季度", "year": "每年"}
@@ -64,3 +65,79 @@ def period_label(period: str, start: dt.date, *, today: dt.date | None = None) -
     if period == "quarter":
         return _QUARTERS[(start.month - 1) // 3]
     return f"{start.year}年"
+
+
+# --- dates the user types (leave): future-friendly, unlike check-in dates ------------------------
+DAY_HINT = "11月30日 · 12月5日 · 2026-12-01 · 12/1 · 今天 · 明天"
+_CN_NUM = "[一二三四五六七八九十]{1,3}"
+_DAY_RE = re.compile(
+    r"(?P<ymd>(?P<y>\d{4})\s*[年.\-/]\s*(?P<m>\d{1,2})\s*[月.\-/]\s*(?P<d>\d{1,2})\s*[日号]?)"
+    r"|(?P<md>(?P<m2>\d{1,2})\s*(?:月\s*(?P<d2>\d{1,2})\s*[日号]?|[./](?P<d3>\d{1,2})(?!\d)))"
+    rf"|(?P<cn>(?P<m4>{_CN_NUM})月(?P<d4>{_CN_NUM})[日号]?)"
+    r"|(?P<rel>今天|今日|明天|明日|后天|昨天|昨日|前天)"
+)
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "昨天": -1, "昨日": -1, "前天": -2}
+# Separators allowed between two dates of a range.
+_RANGE_SEP = re.compile(r"\s*(?:至|到|~|～|—|－|-|–)?\s*")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_small(text: str) -> int | None:
+    """一 … 三十一 (enough for months and days)."""
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        value = (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+        return value if (not tens or tens in _CN_DIGITS) and (not ones or ones in _CN_DIGITS) else None
+    return _CN_DIGITS.get(text) if len(text) == 1 else None
+
+
+def _month_day(today: dt.date, month: int, day: int) -> dt.date | None:
+    """A month and day without a year: this year, or next year when that is long past (12月 → 1月)."""
+    try:
+        found = dt.date(today.year, month, day)
+    except ValueError:
+        return None
+    if (today - found).days > 180:
+        try:
+            found = dt.date(today.year + 1, month, day)
+        except ValueError:
+            return None
+    return found
+
+
+def _resolve_day(m: re.Match[str], today: dt.date) -> dt.date | None:
+    if m.group("ymd"):
+        try:
+            return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        except ValueError:
+            return None
+    if m.group("md"):
+        return _month_day(today, int(m.group("m2")), int(m.group("d2") or m.group("d3")))
+    if m.group("cn"):
+        month, day = _cn_small(m.group("m4")), _cn_small(m.group("d4"))
+        return _month_day(today, month, day) if month and day else None
+    return today + dt.timedelta(days=_RELATIVE_DAYS[m.group("rel")])
+
+
+def parse_days(text: str, today: dt.date, *, limit: int = 2) -> tuple[list[dt.date | None], str]:
+    """Leading dates of `text` (at most `limit`, e.g. a range 11月30日至12月5日) and the rest.
+
+    A date that looks like one but does not exist (2月30日) comes back as None.
+    """
+    days: list[dt.date | None] = []
+    pos = 0
+    text = text.strip()
+    while len(days) < limit:
+        if days:
+            sep = _RANGE_SEP.match(text, pos)
+            start = sep.end() if sep else pos
+        else:
+            start = pos
+        m = _DAY_RE.match(text, start)
+        if m is None:
+            break
+        days.append(_resolve_day(m, today))
+        pos = m.end()
+    return days, text[pos:].strip()

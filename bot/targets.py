@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -456,3 +457,180 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     else:
         whom.append("按组织")
     return " · ".join(parts + whom)
+
+
+# --- reading `/target set` arguments -------------------------------------------------------------
+SET_EXAMPLES: tuple[str, ...] = (
+    "/target set 支委会 每月 1 次 支部",
+    "/target set 谈心谈话 每月 2 次 书记",
+    "/target set 党课 每季度 1 次",
+    "/target set 学习教育 每周 1 次 每人",
+)
+_PERIOD_WORDS = {
+    "周": "week",
+    "星期": "week",
+    "月": "month",
+    "个月": "month",
+    "季": "quarter",
+    "季度": "quarter",
+    "年": "year",
+    "年度": "year",
+}
+_PERIOD_RE = re.compile(
+    r"每\s*(个月|季度|年度|星期|周|月|季|年)|\b(week|month|quarter|year)(?:ly)?\b", re.IGNORECASE
+)
+_COUNT_RE = re.compile(
+    r"(?:至少|不少于|最少)?\s*(?:(\d+)\s*(?:次|场|回|个)?|([一二两三四五六七八九十]+)\s*(?:次|场|回))(?!\d)"
+)
+_ORG_KIND_WORDS = {
+    "党委": "committee",
+    "党总支": "general_branch",
+    "总支": "general_branch",
+    "党支部": "branch",
+    "支部": "branch",
+}
+# Words naming whom a member-scoped target binds; None is every member.
+_ROLE_WORDS: dict[str, str | None] = {
+    "书记": "secretary",
+    "支部书记": "secretary",
+    "党员": "cadre",
+    "干部": "cadre",
+    "管理员": "admin",
+    "每人": None,
+    "人人": None,
+    "每名党员": None,
+    "全体": None,
+    "全体党员": None,
+    "所有人": None,
+    "个人": None,
+}
+_SMALL_CN = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+MAX_COUNT = 100
+
+
+class TargetSpecError(ValueError):
+    """`/target set` arguments that cannot be read; the message is Chinese, for the user."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    category: str | None
+    form: str | None
+    count: int
+    period: str
+    org_kind: str | None
+    role: str | None
+    scope: str
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "category": self.category,
+            "form": self.form,
+            "count": self.count,
+            "period": self.period,
+            "org_kind": self.org_kind,
+            "role": self.role,
+            "scope": self.scope,
+        }
+
+
+def _cn_count(text: str) -> int | None:
+    if text in _SMALL_CN:
+        return _SMALL_CN[text]
+    if len(text) == 2 and text[0] == "十" and text[1] in _SMALL_CN:
+        return 10 + _SMALL_CN[text[1]]
+    if len(text) in (2, 3) and text[1] == "十" and text[0] in _SMALL_CN:
+        tail = _SMALL_CN.get(text[2], 0) if len(text) == 3 else 0
+        return _SMALL_CN[text[0]] * 10 + tail
+    return None
+
+
+def resolve_subject(
+    word: str, *, categories: dict[str, str], keywords: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """(category, form) named by a word: a category (谈心谈话, talk) or a form keyword (党课, 支部委员会)."""
+    by_name = {name: code for code, name in categories.items()}
+    if word in by_name:
+        return by_name[word], None
+    if word in categories:
+        return word, None
+    form = canonical_form(word) or word
+    for candidate in (word, form, *_data()["aliases"].get(form, [])):
+        if candidate in keywords:
+            return keywords[candidate], form
+    if form in _data()["aliases"]:
+        return None, form
+    return None, None
+
+
+def parse_target_spec(text: str, *, categories: dict[str, str], keywords: dict[str, str]) -> TargetSpec:
+    """Read `支委会 每月 1 次 支部` (any order). Raises TargetSpecError with a Chinese message."""
+    rest = re.sub(r"[，,、;；]+", " ", text.replace("\u3000", " ")).strip()
+    if not rest:
+        raise TargetSpecError("请写明指标内容、周期和次数")
+    periods = list(_PERIOD_RE.finditer(rest))
+    if not periods:
+        raise TargetSpecError("请写明周期：每周、每月、每季度或每年")
+    if len(periods) > 1:
+        raise TargetSpecError("只能写一个周期（每周、每月、每季度或每年）")
+    m = periods[0]
+    period = _PERIOD_WORDS[m.group(1)] if m.group(1) else m.group(2).lower()
+    rest = f"{rest[: m.start()]} {rest[m.end() :]}"
+    count = 1
+    counts = list(_COUNT_RE.finditer(rest))
+    counts = [c for c in counts if c.group(1) or c.group(2)]
+    if len(counts) > 1:
+        raise TargetSpecError("只能写一个次数，例如“2 次”")
+    if counts:
+        c = counts[0]
+        value = int(c.group(1)) if c.group(1) else _cn_count(c.group(2))
+        if value is None or not 1 <= value <= MAX_COUNT:
+            raise TargetSpecError(f"次数请写 1 到 {MAX_COUNT} 之间的整数")
+        count = value
+        rest = f"{rest[: c.start()]} {rest[c.end() :]}"
+    org_kind: str | None = None
+    role: str | None = None
+    per_member = False
+    subject: tuple[str, str | None, str | None] | None = None
+    for word in rest.split():
+        if word in _ORG_KIND_WORDS:
+            org_kind = _ORG_KIND_WORDS[word]
+        elif word in _ROLE_WORDS:
+            role, per_member = _ROLE_WORDS[word], True
+        elif subject is None:
+            category, form = resolve_subject(word, categories=categories, keywords=keywords)
+            if category is None and form is None:
+                names = "、".join(categories.values())
+                raise TargetSpecError(
+                    f"不认识“{word}”。可以写类别（{names}），或活动形式（支委会、党课、主题党日等）"
+                )
+            subject = (word, category, form)
+        else:
+            raise TargetSpecError(f"没看懂“{word}”")
+    if subject is None:
+        raise TargetSpecError("请写明是哪项工作，例如 支委会、党课、谈心谈话")
+    name, category, form = subject
+    return TargetSpec(
+        name=name,
+        category=category,
+        form=form,
+        count=count,
+        period=period,
+        org_kind=org_kind,
+        role=role,
+        scope="member" if per_member else "org",
+    )

@@ -52,6 +52,34 @@ async def add_target(*, session: AsyncSession, actor: Member | None = None, **fi
     return target
 
 
+async def set_target(
+    *, session: AsyncSession, actor: Member | None = None, **fields: Any
+) -> tuple[Target, bool]:
+    """Add a target, or update the count and period of the active one with the same subject and
+    binding (category, form, org kind, role, scope). Returns (target, created)."""
+    query = select(Target).where(Target.active.is_(True))
+    for key in ("category", "form", "org_kind", "role", "scope"):
+        value = fields.get(key)
+        column = getattr(Target, key)
+        query = query.where(column.is_(None) if value is None else column == value)
+    existing = (await session.execute(query.order_by(Target.id).limit(1))).scalar_one_or_none()
+    if existing is None:
+        return await add_target(session=session, actor=actor, **fields), True
+    for key in ("name", "count", "period"):
+        setattr(existing, key, fields[key])
+    session.add(existing)
+    await session.flush()
+    await audit(
+        session=session,
+        actor=actor,
+        action="target.set",
+        object_type="target",
+        object_id=existing.id,
+        detail=describe_row(existing),
+    )
+    return existing, False
+
+
 async def remove_target(
     *, session: AsyncSession, target_id: int, actor: Member | None = None
 ) -> Target | None:
