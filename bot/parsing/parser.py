@@ -165,8 +165,9 @@ class Parser:
             if veto and any(v in text for v in veto):
                 continue
             end = pos + len(word)
-            if (category in self._objectish and any(p.match(text, end) for p in rules.object_after)) or any(
-                p.search(text, 0, pos) for p in rules.object_before
+            if category in self._objectish and (
+                any(p.match(text, end) for p in rules.object_after)
+                or any(p.search(text, 0, pos) for p in rules.object_before)
             ):
                 weight = weight // _DEMOTED_SHARE or 1
             key = (-weight, pos, self._priority[category])
