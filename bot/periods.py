@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from bot.parsing.numbers import cn_to_int
+
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year")
 PERIOD_NAMES: dict[str, str] = {"week": "每周", "month": "每月", "quarter": "每季度", "year": "每年"}
 # The period this is / the one before, as said of `today` (本月支委会 …, 上月 …).
@@ -79,18 +81,6 @@ _DAY_RE = re.compile(
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "昨天": -1, "昨日": -1, "前天": -2}
 # Separators allowed between two dates of a range.
 _RANGE_SEP = re.compile(r"\s*(?:至|到|~|～|—|－|-|–)?\s*")
-_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def _cn_small(text: str) -> int | None:
-    """一 … 三十一 (enough for months and days)."""
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        value = (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
-        return value if (not tens or tens in _CN_DIGITS) and (not ones or ones in _CN_DIGITS) else None
-    return _CN_DIGITS.get(text) if len(text) == 1 else None
 
 
 def _month_day(today: dt.date, month: int, day: int) -> dt.date | None:
@@ -116,7 +106,7 @@ def _resolve_day(m: re.Match[str], today: dt.date) -> dt.date | None:
     if m.group("md"):
         return _month_day(today, int(m.group("m2")), int(m.group("d2") or m.group("d3")))
     if m.group("cn"):
-        month, day = _cn_small(m.group("m4")), _cn_small(m.group("d4"))
+        month, day = cn_to_int(m.group("m4")), cn_to_int(m.group("d4"))
         return _month_day(today, month, day) if month and day else None
     return today + dt.timedelta(days=_RELATIVE_DAYS[m.group("rel")])
 

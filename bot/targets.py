@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.parsing.numbers import cn_to_int
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from storage import targets as repo
 from storage.models import Member, Org, Target
@@ -504,19 +505,6 @@ _ROLE_WORDS: dict[str, str | None] = {
     "所有人": None,
     "个人": None,
 }
-_SMALL_CN = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 MAX_COUNT = 100
 
 
@@ -546,17 +534,6 @@ class TargetSpec:
             "role": self.role,
             "scope": self.scope,
         }
-
-
-def _cn_count(text: str) -> int | None:
-    if text in _SMALL_CN:
-        return _SMALL_CN[text]
-    if len(text) == 2 and text[0] == "十" and text[1] in _SMALL_CN:
-        return 10 + _SMALL_CN[text[1]]
-    if len(text) in (2, 3) and text[1] == "十" and text[0] in _SMALL_CN:
-        tail = _SMALL_CN.get(text[2], 0) if len(text) == 3 else 0
-        return _SMALL_CN[text[0]] * 10 + tail
-    return None
 
 
 def resolve_subject(
@@ -597,7 +574,7 @@ def parse_target_spec(text: str, *, categories: dict[str, str], keywords: dict[s
         raise TargetSpecError("只能写一个次数，例如“2 次”")
     if counts:
         c = counts[0]
-        value = int(c.group(1)) if c.group(1) else _cn_count(c.group(2))
+        value = int(c.group(1)) if c.group(1) else cn_to_int(c.group(2))
         if value is None or not 1 <= value <= MAX_COUNT:
             raise TargetSpecError(f"次数请写 1 到 {MAX_COUNT} 之间的整数")
         count = value

@@ -205,3 +205,54 @@ async def test_custom_member_target_for_every_member(db) -> None:
         assert mine["学习教育"].state == "done" and mine["学习教育"].period_start == D(2026, 11, 23)
         theirs = _by_name(await targets.member_statuses(session=session, member=secretary, on=NOV27))
         assert theirs["学习教育"].state == "at_risk" and theirs["学习教育"].days_left == 2
+
+
+async def _queries_for(database_url: str, n_branches: int, members_per_branch: int) -> int:
+    """Statements members_statuses and statuses_for_orgs issue for a tree of the given size."""
+    from sqlalchemy import event
+
+    engine = create_engine(database_url)
+    maker = create_sessionmaker(engine)
+    statements: list[str] = []
+    try:
+        async with session_scope(maker) as session:
+            committee = await orgs.create_org(session=session, name=f"党委{n_branches}")
+            members, branch_ids = [], []
+            for b in range(n_branches):
+                branch = await orgs.create_org(
+                    session=session, name=f"支部{n_branches}-{b}", parent=committee
+                )
+                branch_ids.append(branch.id)
+                for i in range(members_per_branch):
+                    role = "secretary" if i == 0 else "cadre"
+                    m = await orgs.create_member(
+                        session=session,
+                        telegram_id=n_branches * 10_000 + b * 100 + i,
+                        name="x",
+                        org=branch,
+                        role=role,
+                    )
+                    members.append(m)
+                    session.add(_record(m, "org_life", "支委会", D(2026, 11, 2)))
+            await targets.seed_defaults(session=session)
+            await session.flush()
+
+            def count(*args) -> None:  # type: ignore[no-untyped-def]
+                statements.append(args[2])
+
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            by_member = await targets.members_statuses(session=session, members=members, on=NOV27)
+            by_org = await targets.statuses_for_orgs(session=session, org_ids=branch_ids, on=NOV27)
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+            assert all(_by_name(by_org[b])["支委会"].done == members_per_branch for b in branch_ids)
+            assert sum(len(v) for v in by_member.values()) == n_branches * 6  # each secretary: 5 org + 1 own
+    finally:
+        await engine.dispose()
+    return len(statements)
+
+
+async def test_batched_statuses_use_a_fixed_number_of_queries(database_url: str) -> None:
+    small = await _queries_for(database_url, 2, 3)
+    large = await _queries_for(database_url, 12, 8)
+    assert small == large
+    assert large <= 16
