@@ -10,3 +10,31 @@ from collections.abc import Callable
 from typing import Any
 
 REGISTRY: list[Callable[[Any], None]] = []
+
+
+def _database_commands(sub: Any) -> None:
+    """`db upgrade|check`, `backup`, `restore`."""
+    from bot.dbcommands import register
+
+    register(sub)
+
+
+REGISTRY.append(_database_commands)
+
+
+def _export_command(sub: Any) -> None:
+    """`export --period 2026-11 --org 组织 -o ledger.xlsx` (runs bot.export.run_cli)."""
+    cmd = sub.add_parser("export", help="write the ledger (.xlsx) of an org subtree for a period")
+    cmd.add_argument("--period", default="今年", help="本月, 上月, 本季度, 2026-11, 2026 … (default: this year)")
+    cmd.add_argument("--org", help="the org, with everything below it (default: the root of the tree)")
+    cmd.add_argument("-o", "--output", help="the .xlsx file to write (default: a name from org and period)")
+
+    def handler(args: Any) -> int:
+        from bot.export import run_cli
+
+        return run_cli(args)
+
+    cmd.set_defaults(handler=handler)
+
+
+REGISTRY.append(_export_command)

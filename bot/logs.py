@@ -127,7 +127,10 @@ def make_handler(settings: Settings, stream: Any = None) -> logging.Handler:
     return handler
 
 
-def configure_logging(settings: Settings, stream: Any = None) -> None:
+def configure_logging(settings: Settings, stream: Any = None, *, force: bool = True) -> None:
+    """Log to stderr one line per event. `force=False` keeps handlers already there (tests)."""
+    if not force and logging.getLogger().handlers:
+        return
     logging.basicConfig(
         level=settings.log_level.upper(), handlers=[make_handler(settings, stream)], force=True
     )
@@ -135,3 +138,4 @@ def configure_logging(settings: Settings, stream: Any = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
