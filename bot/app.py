@@ -34,6 +34,9 @@ FEATURE_MODULES: tuple[str, ...] = (
     "handlers.admin",
     "handlers.targets",
     "handlers.leave",
+    "handlers.schedules",
+    "handlers.nudges",
+    "handlers.digest",
     "handlers.checkin",
 )
 

@@ -1,4 +1,490 @@
-"""Placeholder: filled in by the check-in pipeline work."""
+"""Check-ins: a message becomes duty records and one card; the card's buttons correct them.
 
-HANDLERS: list = []
-COMMANDS: list[tuple[str, str, str]] = []
+Decisions:
+- A forwarded message is the forwarder's own report (the one who sends it is the one reporting); its
+  dates are read from the original message's send time, and the card says so.
+- In a group bound to an organisation (/bindgroup), check-ins of bound members are recorded and the
+  card replies to the message; anything else there (chatter, strangers, plans) gets no answer.
+- Over the flood limit, check-ins are still stored but get no card (see handlers.guards).
+- Text over Telegram's 4096 characters is stored whole and parsed like any other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import records as service
+from bot.records import Source
+from handlers import cards
+from handlers.context import Ctx
+from handlers.guards import (
+    NOT_BOUND,
+    flooding,
+    is_private,
+    notify_flood_once,
+    reply_private,
+    resolve,
+)
+from storage import orgs
+from storage import records as repo
+from storage.models import DutyRecord, Member
+
+log = logging.getLogger(__name__)
+
+TG_TEXT_LIMIT = 4096
+PLAN = "这是一项计划，开展之后再来报告就好。"
+CANCELLED = "收到，活动取消不计入记录。"
+NO_TEXT = "这条消息里没有文字。报告工作请用文字描述，例如：今天组织主题党日，参加18人，时长2小时。"
+FORWARDED = "（转发的消息记在您本人名下，日期按原消息的发送时间推算。）"
+NOT_YOURS = "只有记录本人或管理员可以修改这条记录。"
+STALE = "这张卡片已失效。"
+MEDIA = {
+    "sticker": "收到贴纸 🙂 报告工作请直接发文字，例如：今天组织主题党日，参加18人。",
+    "voice": "暂时听不了语音，请把内容用文字发给我，例如：今天组织主题党日，参加18人。",
+    "other": "暂时只能识别文字和图片。请用文字描述开展的工作，例如：今天组织主题党日，参加18人。",
+}
+PHOTO_ALONE = "收到图片。要作为佐证，请回复对应的记录卡片发送图片；或者在图片说明里写上开展的工作。"
+ALBUM_MEMORY = 200
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _text(message: Message) -> str:
+    return message.text or message.caption or ""
+
+
+def _sent_at(context: Ctx, message: Message) -> dt.datetime:
+    """The local time the check-in was written: a forwarded message counts from the original."""
+    when = message.forward_origin.date if message.forward_origin else message.date
+    return (when or context.bot_data.clock.now()).astimezone(context.bot_data.clock.tz)
+
+
+def _parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-untyped-def]
+    return context.bot_data.parser.parse(text, when)
+
+
+def _categories(context: Ctx) -> dict[str, str]:
+    return dict(context.bot_data.rules.categories)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _photo(message: Message) -> tuple[str, str] | None:
+    if not message.photo:
+        return None
+    biggest = message.photo[-1]
+    return biggest.file_id, biggest.file_unique_id
+
+
+def _albums(context: Ctx) -> OrderedDict[str, tuple[int, int]]:
+    """media_group_id -> the (chat, message) whose caption made records: later photos join them."""
+    return context.bot_data.extras.setdefault("albums", OrderedDict())
+
+
+async def _card_for(session, context: Ctx, records: Sequence[DutyRecord]):  # type: ignore[no-untyped-def]
+    photos = await repo.evidence_counts(session=session, record_ids=[r.id for r in records if r.id])
+    return cards.card(records, _categories(context), photos)
+
+
+async def _org_of_group(session, update: Update):  # type: ignore[no-untyped-def]
+    return await orgs.get_org_by_group_chat(session=session, chat_id=update.effective_chat.id)  # type: ignore[union-attr]
+
+
+async def _sender(session, update: Update, context: Ctx) -> Member | None:  # type: ignore[no-untyped-def]
+    """The sender's Member when this chat records check-ins for them: private, or a bound group."""
+    if not is_private(update) and await _org_of_group(session, update) is None:
+        return None
+    return await resolve(session=session, services=context.bot_data, user=update.effective_user)  # type: ignore[arg-type]
+
+
+async def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
+    async with context.bot_data.session() as session:
+        await repo.set_card(
+            session=session,
+            record_ids=[r.id for r in records if r.id],
+            chat_id=sent.chat_id,
+            message_id=sent.message_id,
+        )
+
+
+# --- check-ins ---------------------------------------------------------------------------------
+async def check_in(update: Update, context: Ctx) -> None:
+    """Store the records of a new message (text, or a photo's caption) and answer with one card."""
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    private = is_private(update)
+    text = _text(message)
+    when = _sent_at(context, message)
+    source = Source(message.chat_id, message.message_id, text)
+    photo = _photo(message)
+    try:
+        async with context.bot_data.session() as session:
+            member = await _sender(session, update, context)
+            if member is None:
+                if private:
+                    await message.reply_text(NOT_BOUND)
+                return
+            result = _safe_parse(context, text, when)
+            stored = await service.store(session=session, member=member, source=source, parsed=result.records)
+            if photo and not stored.duplicate:
+                for record in stored.records:
+                    await repo.add_evidence(
+                        session=session,
+                        record_id=record.id,
+                        file_id=photo[0],
+                        file_unique_id=photo[1],  # type: ignore[arg-type]
+                    )
+            reply = await _card_for(session, context, stored.records) if stored.records else None
+    except IntegrityError:
+        # The same message was stored concurrently (a redelivery racing the first delivery).
+        log.info("check-in stored concurrently", extra={"chat_id": source.chat_id})
+        return
+
+    if photo and message.media_group_id and stored.records:
+        albums = _albums(context)
+        albums[message.media_group_id] = (source.chat_id, source.message_id)
+        while len(albums) > ALBUM_MEMORY:
+            albums.popitem(last=False)
+    if stored.duplicate and stored.records[0].card_message_id is not None:
+        return  # redelivered, and its card was sent the first time
+    if reply is None:
+        if private:
+            await _explain_nothing(update, context, result, text, when)
+        return
+    if flooding(context, update.effective_user.id):
+        await notify_flood_once(update, context)
+        return
+    text_out, markup = reply
+    notes = []
+    if len(text) > TG_TEXT_LIMIT:
+        notes.append(f"（消息较长，共 {len(text)} 字，已全文保存。）")
+    if message.forward_origin:
+        notes.append(FORWARDED)
+    if result.plans:
+        notes.append(f"另有 {len(result.plans)} 项计划未记录，开展之后再来报告就好。")
+    if result.cancelled:
+        notes.append("取消的活动不计入记录。")
+    body = "\n".join([text_out, *notes])
+    sent = await message.reply_text(body, reply_markup=markup, do_quote=not private)
+    await _remember_card(context, stored.records, sent)
+
+
+def _safe_parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-untyped-def]
+    """Parse; a parser failure must not lose the message, so it reads as 'nothing recognised'."""
+    from bot.parsing import ParseResult
+
+    try:
+        return _parse(context, text, when)
+    except Exception:
+        log.exception("parser failed", extra={"length": len(text)})
+        return ParseResult(records=(), plans=(), cancelled=())
+
+
+async def _explain_nothing(update: Update, context: Ctx, result, text: str, when: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    message = update.effective_message
+    assert message is not None
+    if result.plans:
+        await message.reply_text(PLAN)
+    elif result.cancelled:
+        await message.reply_text(CANCELLED)
+    elif not _has_words(text):
+        await message.reply_text(NO_TEXT)
+    else:
+        body, markup = cards.unreadable(_categories(context), message.message_id, when.date())
+        await message.reply_text(body, reply_markup=markup)
+
+
+async def edited(update: Update, context: Ctx) -> None:
+    """An edited check-in updates its records and edits the card in place."""
+    message = update.edited_message
+    assert message is not None and update.effective_user is not None
+    text = _text(message)
+    source = Source(message.chat_id, message.message_id, text)
+    async with context.bot_data.session() as session:
+        member = await _sender(session, update, context)
+        if member is None:
+            return
+        existing = await repo.records_of_message(
+            session=session, chat_id=source.chat_id, message_id=source.message_id
+        )
+        if existing and not service.may_change(member, existing[0]):
+            return
+        result = _safe_parse(context, text, _sent_at(context, message))
+        if not existing and not result.records:
+            return  # was not a check-in and still is not
+        records, changed = await service.apply_edit(
+            session=session, member=member, source=source, parsed=result.records
+        )
+        if not changed:
+            return
+        body, markup = await _card_for(session, context, records)
+    card_chat, card_id = records[0].card_chat_id, records[0].card_message_id
+    if card_id is not None:
+        await _edit_card(context, card_chat, card_id, body, markup)  # type: ignore[arg-type]
+        return
+    sent = await message.reply_text(body, reply_markup=markup, do_quote=not is_private(update))
+    await _remember_card(context, records, sent)
+
+
+async def _edit_card(
+    context: Ctx, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    try:
+        await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+# --- photos --------------------------------------------------------------------------------------
+async def photo(update: Update, context: Ctx) -> None:
+    """A captioned photo is a check-in; a photo replying to a card (or to the check-in) is evidence."""
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    if message.caption:
+        await check_in(update, context)
+        return
+    target = _evidence_target(context, message)
+    if target is None:
+        if is_private(update):
+            await message.reply_text(PHOTO_ALONE)
+        return
+    file_id, unique_id = _photo(message)  # type: ignore[misc]
+    async with context.bot_data.session() as session:
+        member = await _sender(session, update, context)
+        if member is None:
+            if is_private(update):
+                await message.reply_text(NOT_BOUND)
+            return
+        chat_id, ref_id, by_card = target
+        if by_card:
+            records = await repo.records_of_card(session=session, chat_id=chat_id, card_message_id=ref_id)
+        else:
+            records = await repo.records_of_message(session=session, chat_id=chat_id, message_id=ref_id)
+        alive = service.live(records)
+        if not alive or not service.may_change(member, alive[0]):
+            if is_private(update):
+                await message.reply_text(PHOTO_ALONE)
+            return
+        for record in alive:
+            await repo.add_evidence(
+                session=session, record_id=record.id, file_id=file_id, file_unique_id=unique_id
+            )  # type: ignore[arg-type]
+        body, markup = await _card_for(session, context, records)
+        names = "；".join(cards.short(r, _categories(context)) for r in alive)
+    if message.media_group_id is None or by_card:
+        await message.reply_text(f"📎 已附上图片：{names}", do_quote=not is_private(update))
+    if alive[0].card_message_id is not None:
+        await _edit_card(context, alive[0].card_chat_id, alive[0].card_message_id, body, markup)  # type: ignore[arg-type]
+
+
+def _evidence_target(context: Ctx, message: Message) -> tuple[int, int, bool] | None:
+    """(chat, message id, is it a card) this caption-less photo belongs to, if any."""
+    reply = message.reply_to_message
+    if reply is not None:
+        from_bot = reply.from_user is not None and reply.from_user.id == context.bot.id
+        return message.chat_id, reply.message_id, from_bot
+    if message.media_group_id and message.media_group_id in _albums(context):
+        chat_id, message_id = _albums(context)[message.media_group_id]
+        return chat_id, message_id, False
+    return None
+
+
+# --- other kinds of input ----------------------------------------------------------------------
+async def other_input(update: Update, context: Ctx) -> None:
+    """Stickers, voice, files, empty messages: say what the bot can read; store nothing."""
+    message = update.effective_message
+    if message is None or not is_private(update):
+        return
+    async with context.bot_data.session() as session:
+        member = await resolve(session=session, services=context.bot_data, user=update.effective_user)  # type: ignore[arg-type]
+    if member is None:
+        await message.reply_text(NOT_BOUND)
+        return
+    if message.sticker:
+        await message.reply_text(MEDIA["sticker"])
+    elif message.voice or message.audio or message.video_note:
+        await message.reply_text(MEDIA["voice"])
+    else:
+        await message.reply_text(MEDIA["other"])
+
+
+async def unknown_command(update: Update, context: Ctx) -> None:
+    message = update.effective_message
+    if message is not None and is_private(update):
+        await message.reply_text("没有这个命令。发送 /help 查看可用的命令。")
+
+
+# --- /my and /undo -----------------------------------------------------------------------------
+async def my(update: Update, context: Ctx) -> None:
+    """This week's and this month's records by category, answered in private."""
+    user = update.effective_user
+    assert user is not None
+    async with context.bot_data.session() as session:
+        member = await resolve(session=session, services=context.bot_data, user=user)
+        if member is None:
+            await reply_private(update, context, NOT_BOUND)
+            return
+        totals = await service.totals(
+            session=session, member=member, today=context.bot_data.clock.now().date()
+        )
+    await reply_private(update, context, cards.totals(totals, _categories(context), member.name))
+
+
+async def undo(update: Update, context: Ctx) -> None:
+    """Undo the sender's most recently stored record."""
+    user = update.effective_user
+    assert user is not None
+    async with context.bot_data.session() as session:
+        member = await resolve(session=session, services=context.bot_data, user=user)
+        if member is None:
+            await reply_private(update, context, NOT_BOUND)
+            return
+        record = await service.undo_last(session=session, member=member)
+        if record is None:
+            await reply_private(update, context, "没有可以撤销的记录。")
+            return
+        records = await service.siblings(session=session, record=record)
+        body, markup = await _card_for(session, context, records)
+    notice, restore = cards.undone([record], _categories(context))
+    await reply_private(update, context, notice, reply_markup=restore)
+    if record.card_message_id is not None:
+        await _edit_card(context, record.card_chat_id, record.card_message_id, body, markup)  # type: ignore[arg-type]
+
+
+# --- card buttons ------------------------------------------------------------------------------
+async def card_button(update: Update, context: Ctx) -> None:
+    """rec:<action>:<record id>[:<arg>] — see handlers.cards for the scheme."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        await query.answer(STALE)
+        return
+    action, record_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
+    categories = _categories(context)
+    today = context.bot_data.clock.now().date()
+    toast = None
+    async with context.bot_data.session() as session:
+        member = await resolve(session=session, services=context.bot_data, user=query.from_user)
+        record = await repo.get_record(session=session, record_id=record_id)
+        if member is None or record is None:
+            await query.answer(NOT_BOUND if member is None else STALE, show_alert=member is None)
+            return
+        if not service.may_change(member, record):
+            await query.answer(NOT_YOURS, show_alert=True)
+            return
+        records = await service.siblings(session=session, record=record)
+        if action == "undo":
+            await service.delete(session=session, actor=member, records=records)
+            toast = "已撤销"
+        elif action == "del":
+            await service.delete(session=session, actor=member, records=[record])
+            toast = "已撤销"
+        elif action == "rst":
+            await service.restore(session=session, actor=member, record=record)
+            toast = "已恢复"
+        elif action == "setc" and arg in categories:
+            await service.set_category(session=session, actor=member, record=record, category=arg)
+            toast = f"已改为：{categories[arg]}"
+        elif action == "setd":
+            date = _parse_day(arg)
+            if date is None or date > today:
+                await query.answer("日期不对，请重新选择。")
+                return
+            await service.set_date(session=session, actor=member, record=record, date=date)
+            toast = f"已改为：{cards.day(date)}"
+        body, markup = await _card_for(session, context, records)
+    alive = service.live(records)
+    position = next((n for n, r in enumerate(alive, 1) if r.id == record.id), 0)
+    several = len(alive) > 1
+    if action == "menu":
+        body, markup = cards.record_menu(body, record, position)
+    elif action == "cat":
+        body, markup = cards.category_picker(body, record, categories)
+    elif action in {"date", "dpg"}:
+        page = int(arg) if arg.isdigit() else 0
+        body, markup = cards.date_picker(body, record, today, min(page, 60))
+    elif action in {"setc", "setd"} and several and record.deleted_at is None:
+        body, markup = cards.record_menu(body, record, position)
+    await query.answer(toast)
+    try:
+        await query.edit_message_text(body, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def _parse_day(text: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+async def file_button(update: Update, context: Ctx) -> None:
+    """cat:<code>:<message id>:<YYYYMMDD> — file a message the parser could not read."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and query.message is not None
+    parts = query.data.split(":")
+    categories = _categories(context)
+    date = _parse_day(parts[3]) if len(parts) == 4 else None
+    if date is None or parts[1] not in categories or not parts[2].isdigit():
+        await query.answer(STALE)
+        return
+    chat = query.message.chat
+    if chat.type != ChatType.PRIVATE or chat.id != query.from_user.id:
+        await query.answer(NOT_YOURS, show_alert=True)
+        return
+    source_text = ""
+    reply_to = getattr(query.message, "reply_to_message", None)
+    if reply_to is not None:
+        source_text = _text(reply_to)
+    source = Source(chat.id, int(parts[2]), source_text)
+    async with context.bot_data.session() as session:
+        member = await resolve(session=session, services=context.bot_data, user=query.from_user)
+        if member is None:
+            await query.answer(NOT_BOUND, show_alert=True)
+            return
+        stored = await service.file_as(
+            session=session, member=member, source=source, category=parts[1], date=date
+        )
+        body, markup = await _card_for(session, context, stored.records)
+        await repo.set_card(
+            session=session,
+            record_ids=[r.id for r in stored.records if r.id],
+            chat_id=chat.id,
+            message_id=query.message.message_id,
+        )
+    await query.answer("已记录")
+    await query.edit_message_text(body, reply_markup=markup)
+
+
+_NEW = filters.UpdateType.MESSAGE
+HANDLERS = [
+    CommandHandler("my", my),
+    CommandHandler("undo", undo),
+    CallbackQueryHandler(card_button, pattern=r"^rec:"),
+    CallbackQueryHandler(file_button, pattern=r"^cat:"),
+    MessageHandler(
+        filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, edited
+    ),
+    MessageHandler(_NEW & filters.PHOTO, photo),
+    MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, check_in),
+    MessageHandler(_NEW & filters.COMMAND, unknown_command),
+    MessageHandler(_NEW & ~filters.StatusUpdate.ALL, other_input),
+]
+COMMANDS = [
+    ("my", "我的记录（本周、本月）", "cadre"),
+    ("undo", "撤销上一条记录", "cadre"),
+]

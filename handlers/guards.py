@@ -1,4 +1,185 @@
-"""Placeholder: filled in by the check-in pipeline work."""
+"""Who is writing, may they do this, and are they writing too fast.
 
-HANDLERS: list = []
+- `resolve` finds the sender's Member. Bootstrap admins (ADMIN_TELEGRAM_IDS) who are not members
+  yet are bound to the first root organisation as admins the first time they write; while no
+  organisation exists they are admins without a Member row and `/org add` binds them to the first one.
+- The flood guard counts every message per user in a sliding window (injected clock). Over the
+  limit, check-ins are still stored but get no card of their own, commands are not run, and the user
+  gets one polite notice per window saying so: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import html
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update, User
+from telegram.constants import ChatType
+from telegram.error import Forbidden
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot.services import Services
+from handlers.context import Ctx
+from storage import orgs
+from storage.models import Member, Role
+
+log = logging.getLogger(__name__)
+
+NOT_BOUND = "您还没有加入组织。请向本单位党务管理员索取邀请链接或邀请码，然后发送 /join 邀请码。"
+NEED_ROLE = {
+    Role.secretary: "这个命令需要书记或管理员权限。",
+    Role.admin: "这个命令需要管理员权限。",
+}
+FLOOD_NOTICE = "您发得有点快，我先不逐条回复了：工作记录照常保存，命令请过一会儿再发。稍后发送 /my 可以查看已保存的记录。"
+OPEN_PRIVATE = "请先私聊我发送 /start，我再把结果私信给您。"
+ROLE_RANK = {Role.cadre: 0, Role.secretary: 1, Role.admin: 2}
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def display_name(user: User) -> str:
+    return (user.full_name or user.username or str(user.id))[:200]
+
+
+def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:
+    return telegram_id in services.settings.admin_telegram_ids
+
+
+async def resolve(*, session: AsyncSession, services: Services, user: User) -> Member | None:
+    """The sender's active Member, binding a bootstrap admin to the root organisation on first use."""
+    member = await orgs.get_member(session=session, telegram_id=user.id)
+    if member is not None and member.active:
+        if member.unreachable:
+            member.unreachable = False  # they wrote to us, so we can reach them again
+        if member.role != Role.admin and is_bootstrap_admin(services, user.id):
+            member.role = Role.admin
+        return member
+    if not is_bootstrap_admin(services, user.id):
+        return None
+    root = await orgs.first_root_org(session=session)
+    if root is None:
+        return None
+    if member is None:
+        member = await orgs.create_member(
+            session=session,
+            telegram_id=user.id,
+            name=display_name(user),
+            org=root,
+            role=Role.admin,
+            username=user.username,
+        )
+    else:
+        member.active, member.role, member.org_id = True, Role.admin, root.id  # type: ignore[assignment]
+    await orgs.audit(
+        session=session,
+        actor=member,
+        action="member.bootstrap_admin",
+        object_type="member",
+        object_id=member.id,
+    )
+    return member
+
+
+def has_role(member: Member | None, needed: str) -> bool:
+    return member is not None and ROLE_RANK.get(member.role, 0) >= ROLE_RANK[needed]  # type: ignore[index]
+
+
+@dataclass
+class _Window:
+    hits: collections.deque[float]
+    notified_at: float | None = None
+
+
+class FloodLimiter:
+    """Per-user sliding window over the injected clock."""
+
+    def __init__(self, max_messages: int, window_seconds: float) -> None:
+        self.max_messages = max_messages
+        self.window = window_seconds
+        self._users: dict[int, _Window] = {}
+
+    def hit(self, user_id: int, now: float) -> bool:
+        """Count one message; True when the user is over the limit."""
+        state = self._users.setdefault(user_id, _Window(collections.deque()))
+        while state.hits and state.hits[0] <= now - self.window:
+            state.hits.popleft()
+        state.hits.append(now)
+        if len(self._users) > 10_000:  # forget idle users now and then
+            self._users = {u: s for u, s in self._users.items() if s.hits and s.hits[-1] > now - self.window}
+        return len(state.hits) > self.max_messages
+
+    def over(self, user_id: int) -> bool:
+        state = self._users.get(user_id)
+        return state is not None and len(state.hits) > self.max_messages
+
+    def should_notify(self, user_id: int, now: float) -> bool:
+        """True once per window while the user is over the limit."""
+        state = self._users[user_id]
+        if state.notified_at is not None and state.notified_at > now - self.window:
+            return False
+        state.notified_at = now
+        return True
+
+
+def limiter(services: Services) -> FloodLimiter:
+    found = services.extras.get("flood")
+    if found is None:
+        s = services.settings
+        found = services.extras["flood"] = FloodLimiter(s.flood_max_messages, s.flood_window_seconds)
+    return found
+
+
+def flooding(context: Ctx, user_id: int) -> bool:
+    """Whether this user's current message is over the limit (counted by the guard)."""
+    return limiter(context.bot_data).over(user_id)
+
+
+async def notify_flood_once(update: Update, context: Ctx) -> None:
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return
+    now = context.bot_data.clock.now().timestamp()
+    if limiter(context.bot_data).should_notify(user.id, now):
+        await message.reply_text(FLOOD_NOTICE)
+
+
+async def flood_guard(update: Update, context: Ctx) -> None:
+    """Count each new message; over the limit, stop commands here (check-ins go on, card-less)."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None or user.is_bot:
+        return
+    now = context.bot_data.clock.now().timestamp()
+    if not limiter(context.bot_data).hit(user.id, now):
+        return
+    text = message.text or ""
+    if text.startswith("/"):
+        await notify_flood_once(update, context)
+        raise ApplicationHandlerStop
+
+
+async def reply_private(update: Update, context: Ctx, text: str, **kwargs: object) -> None:
+    """Answer in the private chat: data is never shown in a group."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    if is_private(update):
+        await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+        return
+    try:
+        await context.bot.send_message(user.id, text, **kwargs)  # type: ignore[arg-type]
+    except Forbidden:
+        await message.reply_text(f"{html.escape(display_name(user))}，{OPEN_PRIVATE}")
+        return
+    await message.reply_text("已私信发给您。")
+
+
+HANDLERS = [(-1, TypeHandler(Update, flood_guard))]
 COMMANDS: list[tuple[str, str, str]] = []

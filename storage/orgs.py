@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditLog, Member, Org, OrgKind, Role
@@ -94,3 +94,19 @@ async def audit(
             detail=detail,
         )
     )
+
+
+async def get_org_by_group_chat(*, session: AsyncSession, chat_id: int) -> Org | None:
+    query = select(Org).where(Org.group_chat_id == chat_id).order_by(Org.id).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def first_root_org(*, session: AsyncSession) -> Org | None:
+    query = select(Org).where(Org.parent_id.is_(None)).order_by(Org.id).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def member_counts(*, session: AsyncSession) -> dict[int, int]:
+    """Active members per org id."""
+    query = select(Member.org_id, func.count()).where(Member.active.is_(True)).group_by(Member.org_id)
+    return {org_id: int(n) for org_id, n in (await session.execute(query)).all()}

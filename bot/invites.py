@@ -1,0 +1,132 @@
+"""Invite codes: issue them, and bind a new user to an organisation and role with one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import invites as invite_repo
+from storage import orgs
+from storage.models import Member, Org, Role
+
+# No 0/O, 1/I/L: codes are read aloud and typed by hand.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+MAX_USES = 500
+
+ROLE_WORDS: dict[str, str] = {
+    "cadre": Role.cadre,
+    "党员": Role.cadre,
+    "干部": Role.cadre,
+    "secretary": Role.secretary,
+    "书记": Role.secretary,
+    "admin": Role.admin,
+    "管理员": Role.admin,
+}
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    return text.strip().upper()
+
+
+def parse_role(word: str) -> str | None:
+    return ROLE_WORDS.get(word.strip().lower())
+
+
+async def issue(*, session: AsyncSession, org: Org, role: str, uses: int, actor: Member | None) -> str:
+    """Create a code for `org` and `role` usable `uses` times; return the code."""
+    code = new_code()
+    while await invite_repo.get_invite(session=session, code=code) is not None:
+        code = new_code()
+    await invite_repo.create_invite(
+        session=session,
+        code=code,
+        org_id=org.id,  # type: ignore[arg-type]
+        role=role,
+        uses=uses,
+        created_by=actor.id if actor else None,
+    )
+    await orgs.audit(
+        session=session,
+        actor=actor,
+        action="invite.issue",
+        object_type="org",
+        object_id=org.id,
+        detail=f"role={role} uses={uses}",
+    )
+    return code
+
+
+class Redeem(StrEnum):
+    joined = "joined"  # a new member
+    moved = "moved"  # an existing member got a new org or role
+    unchanged = "unchanged"  # already bound exactly so; no use spent
+    unknown = "unknown"
+    used_up = "used_up"
+    expired = "expired"
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    outcome: Redeem
+    member: Member | None = None
+    org: Org | None = None
+
+
+async def redeem(
+    *,
+    session: AsyncSession,
+    code: str,
+    telegram_id: int,
+    name: str,
+    username: str | None,
+    now: dt.datetime,
+) -> RedeemResult:
+    """Bind a Telegram user with a code. A bound member redeeming a code moves to its org and role."""
+    invite = await invite_repo.get_invite(session=session, code=normalise_code(code))
+    if invite is None:
+        return RedeemResult(Redeem.unknown)
+    if invite.expires_at is not None and invite.expires_at <= now:
+        return RedeemResult(Redeem.expired)
+    org = await orgs.get_org(session=session, org_id=invite.org_id)
+    member = await orgs.get_member(session=session, telegram_id=telegram_id)
+    if member is not None and member.active and member.org_id == invite.org_id and member.role == invite.role:
+        return RedeemResult(Redeem.unchanged, member, org)
+    if not await invite_repo.take_use(session=session, invite_id=invite.id):  # type: ignore[arg-type]
+        return RedeemResult(Redeem.used_up)
+    if member is None:
+        member = await orgs.create_member(
+            session=session, telegram_id=telegram_id, name=name, org=org, role=invite.role, username=username
+        )
+        outcome = Redeem.joined
+    else:
+        before = f"org={member.org_id} role={member.role} active={member.active}"
+        member.org_id, member.role, member.active = invite.org_id, invite.role, True
+        member.name, member.username = name, username
+        await session.flush()
+        outcome = Redeem.moved
+        await orgs.audit(
+            session=session,
+            actor=member,
+            action="member.move",
+            object_type="member",
+            object_id=member.id,
+            detail=before,
+        )
+    await orgs.audit(
+        session=session,
+        actor=member,
+        action="invite.redeem",
+        object_type="member",
+        object_id=member.id,
+        detail=f"code={invite.code} org={invite.org_id} role={invite.role}",
+    )
+    return RedeemResult(outcome, member, org)

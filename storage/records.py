@@ -1,0 +1,111 @@
+"""Repository functions for duty records and their evidence (keyword-only, over a session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DutyRecord, Evidence
+
+
+async def records_of_message(*, session: AsyncSession, chat_id: int, message_id: int) -> list[DutyRecord]:
+    """Every record (live or deleted) made from one message, in the order the text names them."""
+    query = (
+        select(DutyRecord)
+        .where(DutyRecord.chat_id == chat_id, DutyRecord.message_id == message_id)
+        .order_by(DutyRecord.activity_index)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def records_of_card(*, session: AsyncSession, chat_id: int, card_message_id: int) -> list[DutyRecord]:
+    """The records a confirmation card shows."""
+    query = (
+        select(DutyRecord)
+        .where(DutyRecord.card_chat_id == chat_id, DutyRecord.card_message_id == card_message_id)
+        .order_by(DutyRecord.activity_index)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_record(*, session: AsyncSession, record_id: int) -> DutyRecord | None:
+    return await session.get(DutyRecord, record_id)
+
+
+async def set_card(
+    *, session: AsyncSession, record_ids: Sequence[int], chat_id: int, message_id: int
+) -> None:
+    """Remember which bot message shows these records (one UPDATE, no reads)."""
+    if record_ids:
+        await session.execute(
+            update(DutyRecord)
+            .where(DutyRecord.id.in_(list(record_ids)))
+            .values(card_chat_id=chat_id, card_message_id=message_id)
+        )
+
+
+async def last_live_record(*, session: AsyncSession, member_id: int) -> DutyRecord | None:
+    query = (
+        select(DutyRecord)
+        .where(DutyRecord.member_id == member_id, DutyRecord.deleted_at.is_(None))
+        .order_by(DutyRecord.created_at.desc(), DutyRecord.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def recent_records(*, session: AsyncSession, member_id: int, limit: int = 5) -> list[DutyRecord]:
+    query = (
+        select(DutyRecord)
+        .where(DutyRecord.member_id == member_id, DutyRecord.deleted_at.is_(None))
+        .order_by(DutyRecord.date.desc(), DutyRecord.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def category_counts(
+    *, session: AsyncSession, member_id: int, start: dt.date, end: dt.date
+) -> dict[str, int]:
+    """Live records of a member per category with start <= date <= end."""
+    query = (
+        select(DutyRecord.category, func.count())
+        .where(
+            DutyRecord.member_id == member_id,
+            DutyRecord.deleted_at.is_(None),
+            DutyRecord.date >= start,
+            DutyRecord.date <= end,
+        )
+        .group_by(DutyRecord.category)
+    )
+    return {category: int(count) for category, count in (await session.execute(query)).all()}
+
+
+async def evidence_counts(*, session: AsyncSession, record_ids: Sequence[int]) -> dict[int, int]:
+    if not record_ids:
+        return {}
+    query = (
+        select(Evidence.record_id, func.count())
+        .where(Evidence.record_id.in_(list(record_ids)))
+        .group_by(Evidence.record_id)
+    )
+    return {rid: int(n) for rid, n in (await session.execute(query)).all()}
+
+
+async def add_evidence(
+    *, session: AsyncSession, record_id: int, file_id: str, file_unique_id: str | None, kind: str = "photo"
+) -> bool:
+    """Attach a file to a record; False when that very file is already attached."""
+    if file_unique_id:
+        existing = await session.execute(
+            select(Evidence.id).where(
+                Evidence.record_id == record_id, Evidence.file_unique_id == file_unique_id
+            )
+        )
+        if existing.first() is not None:
+            return False
+    session.add(Evidence(record_id=record_id, file_id=file_id, file_unique_id=file_unique_id, kind=kind))
+    return True

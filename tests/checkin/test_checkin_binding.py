@@ -1,0 +1,113 @@
+"""Binding: admins build the tree and issue codes; new users join with them; strangers store nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import func, select
+
+from helpers import TgUser
+from storage.models import AuditLog, DutyRecord, InviteCode, Member
+
+ADMIN = TgUser(1, "王管理员")
+NEWCOMER = TgUser(200, "张三", username="zhangsan")
+STRANGER = TgUser(300, "路人")
+
+
+def _code(text: str) -> str:
+    found = re.search(r"start=([A-Z0-9]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def _scope_chat(params: dict) -> int | None:
+    scope = params.get("scope")
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    return (scope or {}).get("chat_id")
+
+
+async def _count(harness, model) -> int:  # type: ignore[no-untyped-def]
+    async with harness.session() as session:
+        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_admin_builds_the_tree_and_a_newcomer_joins_with_the_deep_link(harness) -> None:
+    reply = harness.replies(await harness.send(ADMIN, "/org add 第一党委"))
+    assert "已建立「第一党委」" in reply[0].text and "管理员" in reply[0].text
+    reply = harness.replies(await harness.send(ADMIN, "/org add 第一支部 第一党委"))
+    assert "上级：第一党委" in reply[0].text
+
+    reply = harness.replies(await harness.send(ADMIN, "/invite 第一支部 cadre 2"))
+    code = _code(reply[0].text)
+    assert "可用 2 次" in reply[0].text
+
+    reply = harness.replies(await harness.send(NEWCOMER, f"/start {code}"))
+    assert reply[0].text.startswith("欢迎加入「第一支部」，您的身份是：党员。")
+    async with harness.session() as session:
+        member = (await session.execute(select(Member).where(Member.telegram_id == NEWCOMER.id))).scalar_one()
+        invite = (await session.execute(select(InviteCode).where(InviteCode.code == code))).scalar_one()
+    assert member.role == "cadre" and member.username == "zhangsan"
+    assert invite.uses_left == 1
+
+    tree = harness.replies(await harness.send(ADMIN, "/org list"))[0].text
+    assert "第一党委（党委）" in tree and "└ 第一支部（党支部）· 1人" in tree
+    listing = harness.replies(await harness.send(ADMIN, "/members 第一支部"))[0].text
+    assert "张三 党员" in listing
+
+
+async def test_join_with_a_code_and_the_code_runs_out(harness) -> None:
+    await harness.add_org("第一党委")
+    await harness.send(ADMIN, "/org add 第二支部 第一党委")
+    code = _code(harness.replies(await harness.send(ADMIN, "/invite 第二支部 书记"))[0].text)
+    reply = harness.replies(await harness.send(NEWCOMER, f"/join {code.lower()}"))
+    assert "身份是：书记" in reply[0].text
+    # A secretary gets their own command menu in their private chat.
+    menus = [c for c in harness.api.sent("setMyCommands") if _scope_chat(c.params) == NEWCOMER.id]
+    assert menus and "members" in str(menus[-1].params["commands"])
+
+    reply = harness.replies(await harness.send(STRANGER, f"/join {code}"))
+    assert "已经用完" in reply[0].text
+    reply = harness.replies(await harness.send(STRANGER, "/join WRONGCODE"))
+    assert "邀请码不对" in reply[0].text
+    assert await _count(harness, Member) == 2  # the bootstrap admin and the secretary
+
+
+async def test_a_stranger_is_told_how_to_join_and_nothing_is_stored(harness) -> None:
+    await harness.add_org("第一党委")
+    for text in ("今天组织主题党日，参加18人", "/my", "/undo", "/start", "/help"):
+        reply = harness.replies(await harness.send(STRANGER, text))
+        assert reply[0].text == (
+            "您还没有加入组织。请向本单位党务管理员索取邀请链接或邀请码，然后发送 /join 邀请码。"
+        ), text
+    reply = harness.replies(await harness.photo(STRANGER, "今天开展志愿服务"))
+    assert "还没有加入组织" in reply[0].text
+    assert await _count(harness, DutyRecord) == 0
+    assert await _count(harness, Member) == 0
+
+
+async def test_a_cadre_cannot_run_admin_commands(harness) -> None:
+    await harness.add_org("第一党委")
+    await harness.add_member(NEWCOMER, "第一党委")
+    for text in ("/invite 第一党委 admin", "/org add 黑支部 第一党委", "/org list"):
+        reply = harness.replies(await harness.send(NEWCOMER, text))
+        assert reply[0].text == "这个命令需要管理员权限。", text
+    reply = harness.replies(await harness.send(NEWCOMER, "/members"))
+    assert reply[0].text == "这个命令需要书记或管理员权限。"
+    assert await _count(harness, InviteCode) == 0
+    async with harness.session() as session:
+        actions = (await session.execute(select(AuditLog.action))).scalars().all()
+    assert "org.add" not in actions
+
+
+async def test_bootstrap_admin_is_bound_to_the_existing_root_on_first_use(harness) -> None:
+    await harness.add_org("第一党委")
+    reply = harness.replies(await harness.send(ADMIN, "/start"))
+    assert "您已在「第一党委」，您的身份是：管理员" in reply[0].text
+    help_text = harness.replies(await harness.send(ADMIN, "/help"))[0].text
+    assert "/invite" in help_text and "/my" in help_text
+    cadre_help = None
+    await harness.add_member(NEWCOMER, "第一党委")
+    cadre_help = harness.replies(await harness.send(NEWCOMER, "/help"))[0].text
+    assert "/my" in cadre_help and "/invite" not in cadre_help
