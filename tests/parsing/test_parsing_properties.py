@@ -1,0 +1,116 @@
+"""Properties that hold for any text: the parser never raises, is deterministic, and spans fit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.parsing import Parser, ParseResult
+
+# Fragments that exercise the rules (dates, numbers, markers, keywords) mixed with arbitrary text.
+_FRAGMENTS = st.sampled_from(
+    [
+        "主题党日",
+        "支委会",
+        "谈心谈话",
+        "约谈",
+        "批评",
+        "检查",
+        "督办",
+        "调研",
+        "走访慰问",
+        "志愿服务",
+        "党委会",
+        "学习",
+        "参加",
+        "人",
+        "名",
+        "个",
+        "小时",
+        "半",
+        "分钟",
+        "发现问题",
+        "已整改",
+        "全部整改",
+        "，",
+        "。",
+        "；",
+        "\n",
+        "1.",
+        "一是",
+        "（一）",
+        "①",
+        "上午",
+        "下午",
+        "明天",
+        "取消",
+        "？",
+        "11月",
+        "31日",
+        "2.30",
+        "12-31",
+        "2026年2月30日",
+        "9999年12月31日",
+        "0001年1月1日",
+        "上上周日",
+        "周",
+        "星期",
+        "礼拜天",
+        "同日",
+        "次日",
+        "十",
+        "两",
+        "百",
+        "零",
+        "15:00-",
+        "3点至",
+        "点半",
+        ":",
+        "99999999999999999999",
+        "〇",
+        "应到",
+        "实到",
+        "第",
+        "组",
+        "的问题",
+        "为",
+        "\u3000",
+        "\x00",
+        "🙂",
+    ]
+)
+_TEXT = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.one_of(_FRAGMENTS, st.text(max_size=4), st.integers(0, 10**6).map(str)), max_size=40).map(
+        "".join
+    ),
+)
+_NOW = st.datetimes(min_value=dt.datetime(1, 1, 8), max_value=dt.datetime(9999, 12, 24))
+
+
+def _check(result: ParseResult, text: str) -> None:
+    for record in result.records:
+        start, end = record.span
+        assert 0 <= start < end <= len(text)
+        assert record.category
+        assert record.keyword
+        for value in (record.participants, record.duration_min, record.issues_found, record.issues_fixed):
+            assert value is None or (isinstance(value, int) and value >= 0)
+        assert isinstance(record.to_json()["date"], str)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_TEXT, now=_NOW)
+def test_never_raises_is_deterministic_and_spans_fit(parser: Parser, text: str, now: dt.datetime) -> None:
+    first = parser.parse(text, now)
+    _check(first, text)
+    assert parser.parse(text, now) == first
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(now=_NOW)
+def test_dates_near_the_ends_of_the_calendar(parser: Parser, now: dt.datetime) -> None:
+    text = "前天召开支委会；上上周一开展谈心谈话；次日约谈1人；12月31日走访慰问"
+    _check(parser.parse(text, now), text)
