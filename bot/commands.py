@@ -25,7 +25,7 @@ REGISTRY.append(_database_commands)
 def _export_command(sub: Any) -> None:
     """`export --period 2026-11 --org 组织 -o ledger.xlsx` (runs bot.export.run_cli)."""
     cmd = sub.add_parser("export", help="write the ledger (.xlsx) of an org subtree for a period")
-    cmd.add_argument("--period", default="今年", help="本月, 上月, 本季度, 2026-11, 2026 … (default: this year)")
+    cmd.add_argument("--period", default="今年", help="本月, 上月, 2026-11, 2026 … (default: this year)")
     cmd.add_argument("--org", help="the org, with everything below it (default: the root of the tree)")
     cmd.add_argument("-o", "--output", help="the .xlsx file to write (default: a name from org and period)")
 

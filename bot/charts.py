@@ -1,0 +1,93 @@
+"""Digest charts: matplotlib (Agg) with a CJK font found on the machine, rendered off the event loop.
+
+Without a CJK font the Chinese labels would come out as boxes, so no chart is drawn at all (the
+digest stays text-only) and one log line says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import threading
+from collections.abc import Sequence
+from functools import cache
+
+log = logging.getLogger(__name__)
+
+# Families tried in order; any font that declares Chinese coverage is the fallback.
+PREFERRED_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Serif CJK SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+# matplotlib's pyplot state is global; the object API with one lock keeps threads apart.
+_lock = threading.Lock()
+
+
+@cache
+def cjk_font_path() -> str | None:
+    """Path of a font that can draw Chinese, or None (logged once)."""
+    from matplotlib import font_manager
+
+    fonts = font_manager.fontManager.ttflist
+    for family in PREFERRED_FONTS:
+        for entry in fonts:
+            if entry.name == family:
+                return str(entry.fname)
+    for entry in fonts:
+        if any(tag in entry.name for tag in ("CJK", "Hei", "Han Sans", "Song", "Kai")):
+            return str(entry.fname)
+    log.warning("no CJK font found; digests are sent without a chart (install fonts-noto-cjk)")
+    return None
+
+
+def bar_chart_png(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+) -> bytes | None:
+    """Horizontal grouped bars, one group per label and one bar per series; None without a CJK font."""
+    path = cjk_font_path()
+    if path is None or not labels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+
+    font = font_manager.FontProperties(fname=path)
+    with _lock:
+        height = 1.2 + 0.45 * len(labels) * max(1, len(series)) ** 0.5
+        fig = Figure(figsize=(7, height), dpi=110)
+        ax = fig.add_subplot()
+        bar = 0.8 / max(1, len(series))
+        colors = ("#c0392b", "#bdc3c7", "#2c3e50")
+        for i, (name, values) in enumerate(series):
+            positions = [n + (len(series) - 1 - 2 * i) * bar / 2 for n in range(len(labels))]
+            bars = ax.barh(positions, values, height=bar, label=name, color=colors[i % len(colors)])
+            ax.bar_label(bars, fmt="%g", padding=2, fontsize=8)
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels, fontproperties=font)
+        ax.invert_yaxis()
+        ax.set_title(title, fontproperties=font)
+        ax.legend(prop=font, loc="lower right", fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+async def bar_chart(
+    title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
+) -> bytes | None:
+    """`bar_chart_png` in a worker thread, so drawing never blocks the event loop."""
+    return await asyncio.to_thread(bar_chart_png, title, labels, series)

@@ -1,0 +1,290 @@
+"""The Excel ledger (台账): what was entered once, exported for the assessment.
+
+Sheets: 汇总 (org × category, with the targets of each org and their completion), 台账 (every
+record of the period) and 未报告 (members without a record). Chinese headers, a frozen header row,
+column widths and date formats set. Every export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import io
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.digest import UNIT, Scope, SilentMember, silent_members
+from bot.periods import PERIOD_NAMES
+from bot.periods_parse import Period
+from storage import stats
+from storage.models import ORG_KIND_NAMES, ROLE_NAMES, Member
+from storage.orgs import audit
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+LEDGER_HEADERS = (
+    "组织",
+    "姓名",
+    "类别",
+    "形式",
+    "日期",
+    "人数",
+    "时长（分钟）",
+    "发现问题",
+    "整改问题",
+    "原文",
+    "佐证数",
+    "填报时间",
+    "修改时间",
+)
+LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17)
+SILENT_HEADERS = ("组织", "姓名", "身份", "情况", "连续未报告")
+SILENT_WIDTHS = (18, 10, 8, 10, 12)
+STATUS_NAMES = {"silent": "未报告", "leave": "请假", "unreachable": "无法送达"}
+STATE_NAMES = {
+    "done": "已完成",
+    "due": "进行中",
+    "at_risk": "临期",
+    "overdue": "未完成",
+    "excused": "请假",
+    "exempt": "不涉及",
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    data: bytes
+    records: int
+
+
+@dataclass(frozen=True)
+class _Sheets:
+    summary_headers: list[str]
+    summary_rows: list[list[object]]
+    ledger: list[stats.LedgerRow]
+    silent: list[SilentMember]
+    streak_unit: str
+
+
+def export_filename(scope: Scope, period: Period) -> str:
+    name = scope.member_name or scope.root_name
+    safe = "".join(ch for ch in name if ch not in '\\/:*?"<>|').strip() or "台账"
+    return f"台账_{safe}_{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+
+
+async def _gather(
+    *, session: AsyncSession, scope: Scope, period: Period, today: dt.date, categories: dict[str, str]
+) -> _Sheets:
+    from bot.targets import members_statuses, statuses_for_orgs
+
+    rs = scope.records
+    all_orgs = {o.id: o for o in await stats.org_rows(session=session)}
+    counts = await stats.category_counts(session=session, scope=rs, start=period.start, end=period.end)
+    members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
+    if scope.member_id is not None:
+        members = [m for m in members if m.id == scope.member_id]
+    on = min(period.end, today)
+    if scope.member_id is None:
+        statuses = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
+    else:
+        statuses = {
+            scope.root_id: (
+                await members_statuses(session=session, members=members, on=on)  # type: ignore[arg-type]
+            ).get(scope.member_id, [])
+        }
+    target_columns: dict[tuple[int, str], str] = {}
+    for found in statuses.values():
+        for s in found:
+            target_columns.setdefault(
+                (s.target_id, s.subject), f"{s.name}（{PERIOD_NAMES.get(s.period, s.period)}{s.required}次）"
+            )
+    columns = sorted(target_columns)
+    per_org: dict[int, Counter[str]] = defaultdict(Counter)
+    for c in counts:
+        per_org[c.org_id][c.category] += c.records
+    headers = ["组织", "类型", *categories.values(), "合计", *(target_columns[k] for k in columns)]
+    rows: list[list[object]] = []
+    org_ids = scope.org_ids if scope.member_id is None else (scope.root_id,)
+    for org_id in org_ids:
+        org = all_orgs[org_id]
+        tally = per_org.get(org_id, Counter())
+        cells: dict[tuple[int, str], str] = {
+            (s.target_id, s.subject): f"{s.done}/{s.required} {STATE_NAMES.get(s.state, s.state)}"
+            for s in statuses.get(org_id, [])
+        }
+        rows.append(
+            [
+                org.name,
+                ORG_KIND_NAMES.get(org.kind, org.kind),
+                *(tally[code] for code in categories),
+                sum(tally.values()),
+                *(cells.get(k, "—") for k in columns),
+            ]
+        )
+
+    ledger = await stats.ledger_rows(session=session, scope=rs, start=period.start, end=period.end)
+    silent: list[SilentMember] = []
+    if scope.member_id is None:
+        _, silent = await silent_members(
+            session=session,
+            scope=scope,
+            period=period,
+            members=members,
+            org_names={o.id: o.name for o in all_orgs.values()},  # type: ignore[misc]
+        )
+    return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"))
+
+
+def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str, str]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+
+    def sheet(ws, headers, widths):  # type: ignore[no-untyped-def]
+        ws.append(list(headers))
+        for i, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        for cell in ws[1]:
+            cell.font = bold
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+        ws.freeze_panes = "A2"
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "汇总"
+    sheet(
+        summary,
+        sheets.summary_headers,
+        [18, 8, *([9] * len(categories)), 8, *([16] * (len(sheets.summary_headers) - len(categories) - 3))],
+    )
+    for row in sheets.summary_rows:
+        summary.append(row)
+
+    ledger = wb.create_sheet("台账")
+    sheet(ledger, LEDGER_HEADERS, LEDGER_WIDTHS)
+    for r in sheets.ledger:
+        ledger.append(
+            [
+                r.org_name,
+                r.member_name,
+                categories.get(r.category, r.category),
+                r.keyword or "",
+                r.date,
+                r.participants,
+                r.duration_min,
+                r.issues_found,
+                r.issues_fixed,
+                r.source_text,
+                r.evidence,
+                _local(r.created_at, tz),
+                _local(r.updated_at, tz),
+            ]
+        )
+    for row in ledger.iter_rows(min_row=2):
+        row[4].number_format = "yyyy-mm-dd"
+        row[9].alignment = Alignment(wrap_text=True, vertical="top")
+        row[11].number_format = "yyyy-mm-dd hh:mm"
+        row[12].number_format = "yyyy-mm-dd hh:mm"
+
+    silent = wb.create_sheet("未报告")
+    sheet(silent, SILENT_HEADERS, SILENT_WIDTHS)
+    for s in sheets.silent:
+        streak = f"{s.streak}{sheets.streak_unit}{'以上' if s.streak_capped else ''}"
+        silent.append(
+            [s.org_name, s.name, ROLE_NAMES.get(s.role, s.role), STATUS_NAMES.get(s.status, s.status), streak]
+        )
+    wb.properties.title = title
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _local(value: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """Excel has no time zones: write the local wall time, without tzinfo."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(tz).replace(tzinfo=None, microsecond=0)
+
+
+async def export_ledger(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    period: Period,
+    today: dt.date,
+    tz: ZoneInfo,
+    actor: Member | None,
+    categories: dict[str, str] | None = None,
+) -> Export:
+    """Build the workbook (off the event loop) and write the export to the audit log."""
+    if categories is None:
+        from bot.parsing import CATEGORIES
+
+        categories = dict(CATEGORIES)
+    sheets = await _gather(session=session, scope=scope, period=period, today=today, categories=categories)
+    title = f"{scope.title} {period.label} 党建工作台账"
+    data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories)
+    await audit(
+        session=session,
+        actor=actor,
+        action="export",
+        object_type="member" if scope.member_id is not None else "org",
+        object_id=scope.member_id if scope.member_id is not None else scope.root_id,
+        detail=f"{scope.title} {period.start}..{period.end} records={len(sheets.ledger)}",
+    )
+    return Export(export_filename(scope, period), data, len(sheets.ledger))
+
+
+async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
+    from bot.clock import SystemClock
+    from bot.digest import ScopeError, scope_for
+    from bot.parsing import load_rules
+    from bot.periods_parse import PERIOD_HINT, parse_period
+    from storage.db import create_engine, create_sessionmaker, session_scope
+
+    today = SystemClock(settings.tz).today()
+    period = parse_period(args.period or "今年", today)
+    if period is None:
+        return 2, f"unknown period {args.period!r}; try: {PERIOD_HINT}"
+    categories = dict(load_rules(settings.rules_path).categories)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            try:
+                scope = await scope_for(session=session, member=None, org_name=args.org)
+            except ScopeError as error:
+                return 2, html.unescape(str(error))
+            result = await export_ledger(
+                session=session,
+                scope=scope,
+                period=period,
+                today=today,
+                tz=settings.tz,
+                actor=None,
+                categories=categories,
+            )
+    finally:
+        await engine.dispose()
+    path = Path(args.output or result.filename)
+    await asyncio.to_thread(path.write_bytes, result.data)
+    return 0, f"wrote {path} ({result.records} records, {period.label})"
+
+
+def run_cli(args: Any) -> int:
+    """`dutybot export`: the same workbook as /export, against settings.database_url."""
+    from bot.config import Settings
+
+    code, message = asyncio.run(_run_cli(args, Settings()))
+    print(message, file=sys.stdout if code == 0 else sys.stderr)
+    return code

@@ -1,0 +1,223 @@
+"""Aggregate queries for digests, readiness and exports (keyword-only, over a session).
+
+Every record query is bounded by a date range and served by ix_record_org_date (or
+ix_record_member_date for one member), so its cost follows the period's records, not history.
+Counting happens in SQL (GROUP BY); Python only sees one row per group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DutyRecord, Evidence, Leave, Member, Org
+
+
+@dataclass(frozen=True)
+class RecordScope:
+    """Which records count: those of `org_ids` (None: every org), or of one member only."""
+
+    org_ids: tuple[int, ...] | None
+    member_id: int | None = None
+
+    def conditions(self, start: dt.date, end: dt.date) -> list[Any]:
+        conds: list[Any] = [
+            DutyRecord.deleted_at.is_(None),  # type: ignore[union-attr]
+            DutyRecord.date >= start,
+            DutyRecord.date <= end,
+        ]
+        if self.member_id is not None:
+            conds.append(DutyRecord.member_id == self.member_id)
+        elif self.org_ids is not None:
+            conds.append(DutyRecord.org_id.in_(self.org_ids))  # type: ignore[attr-defined]
+        return conds
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    org_id: int
+    category: str
+    keyword: str | None
+    records: int
+    issues_found: int
+    issues_fixed: int
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    name: str
+    org_id: int
+    role: str
+    unreachable: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    org_name: str
+    member_name: str
+    category: str
+    keyword: str | None
+    date: dt.date
+    participants: int | None
+    duration_min: int | None
+    issues_found: int | None
+    issues_fixed: int | None
+    source_text: str
+    evidence: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+async def category_counts(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> list[CategoryCount]:
+    """Records and problems found/fixed per (org, category, form) in [start, end]."""
+    r = DutyRecord
+    query = (
+        select(
+            r.org_id,
+            r.category,
+            r.keyword,
+            func.count(),
+            func.coalesce(func.sum(r.issues_found), 0),
+            func.coalesce(func.sum(r.issues_fixed), 0),
+        )
+        .where(*scope.conditions(start, end))
+        .group_by(r.org_id, r.category, r.keyword)
+    )
+    rows = (await session.execute(query)).all()
+    return [CategoryCount(int(o), c, k, int(n), int(f), int(x)) for o, c, k, n, f, x in rows]
+
+
+async def issue_totals(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> tuple[int, int]:
+    """Problems found and fixed in [start, end]."""
+    query = select(
+        func.coalesce(func.sum(DutyRecord.issues_found), 0),
+        func.coalesce(func.sum(DutyRecord.issues_fixed), 0),
+    ).where(*scope.conditions(start, end))
+    found, fixed = (await session.execute(query)).one()
+    return int(found), int(fixed)
+
+
+async def reporting_member_ids(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> set[int]:
+    """Members with at least one live record in [start, end]."""
+    query = select(DutyRecord.member_id).where(*scope.conditions(start, end)).distinct()
+    return {int(m) for m in (await session.execute(query)).scalars()}
+
+
+async def last_record_dates(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> dict[int, dt.date]:
+    """Each member's latest record date within [start, end] (members without one are absent)."""
+    query = (
+        select(DutyRecord.member_id, func.max(DutyRecord.date))
+        .where(*scope.conditions(start, end))
+        .group_by(DutyRecord.member_id)
+    )
+    return {int(m): _as_date(d) for m, d in (await session.execute(query)).all()}
+
+
+async def active_days(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> list[tuple[int, dt.date]]:
+    """Distinct (org, date) pairs with a record in [start, end]."""
+    query = (
+        select(DutyRecord.org_id, DutyRecord.date)
+        .where(*scope.conditions(start, end))
+        .group_by(DutyRecord.org_id, DutyRecord.date)
+    )
+    return [(int(o), _as_date(d)) for o, d in (await session.execute(query)).all()]
+
+
+async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -> list[MemberRow]:
+    """Active members of the orgs (all orgs when None), ordered by org and id."""
+    m = Member
+    query = (
+        select(m.id, m.name, m.org_id, m.role, m.unreachable, m.created_at)
+        .where(m.active.is_(True))  # type: ignore[attr-defined]
+        .order_by(m.org_id, m.id)
+    )
+    if org_ids is not None:
+        query = query.where(m.org_id.in_(org_ids))  # type: ignore[attr-defined]
+    return [MemberRow(*row) for row in (await session.execute(query)).all()]
+
+
+async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -> set[int]:
+    """Members with a leave (not cancelled) that overlaps [start, end]."""
+    query = select(Leave.member_id).where(
+        Leave.cancelled.is_(False),  # type: ignore[attr-defined]
+        Leave.start <= end,
+        Leave.end >= start,
+    )
+    return {int(m) for m in (await session.execute(query)).scalars()}
+
+
+async def org_rows(*, session: AsyncSession) -> list[Org]:
+    return list((await session.execute(select(Org).order_by(Org.id))).scalars())
+
+
+async def ledger_rows(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+) -> list[LedgerRow]:
+    """Every live record in [start, end] with its org, member and evidence count, in date order."""
+    r = DutyRecord
+    # Correlated, so it reads only the period's evidence rows (indexed by record_id).
+    evidence = select(func.count()).where(Evidence.record_id == r.id).scalar_subquery()
+    query = (
+        select(
+            Org.name,
+            Member.name,
+            r.category,
+            r.keyword,
+            r.date,
+            r.participants,
+            r.duration_min,
+            r.issues_found,
+            r.issues_fixed,
+            r.source_text,
+            evidence,
+            r.created_at,
+            r.updated_at,
+        )
+        .join(Org, Org.id == r.org_id)
+        .join(Member, Member.id == r.member_id)
+        .where(*scope.conditions(start, end))
+        .order_by(r.org_id, r.date, r.id)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        LedgerRow(
+            org_name=o,
+            member_name=n,
+            category=c,
+            keyword=k,
+            date=_as_date(d),
+            participants=p,
+            duration_min=dm,
+            issues_found=f,
+            issues_fixed=x,
+            source_text=s or "",
+            evidence=int(e),
+            created_at=ca,
+            updated_at=ua,
+        )
+        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua in rows
+    ]
+
+
+def _as_date(value: Any) -> dt.date:
+    """SQLite hands MAX(date) back as text; PostgreSQL as a date."""
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
