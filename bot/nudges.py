@@ -1,0 +1,586 @@
+"""Scheduled runs: who gets what, and the outbox that sends it exactly once.
+
+A run is one fire time of one schedule (a ScheduleRun row, unique per schedule and time). Planning
+writes one Delivery row per recipient (unique per run and member) in the same transaction that
+moves the run from pending to running, so a plan is either complete or absent. Sending claims one
+delivery (pending → claimed, committed) before each send, then records the outcome. After a crash,
+claimed-but-unconfirmed deliveries become "unknown" and are never resent; pending ones are sent
+when the run resumes. Sends are paced below `settings.send_rate_per_second` and one per second per
+chat, so Telegram's limits are not reached; a RetryAfter pauses every send for the time asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import importlib.util
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import WorkCalendar
+from bot.notify import Buttons, Notifier, Outcome
+from bot.periods import PERIOD_NAMES, period_bounds, period_label
+from bot.schedules import Spec, fire_times_between, last_fire_time
+from bot.services import Services
+from bot.targets import TargetStatus, members_statuses
+from storage import orgs as org_repo
+from storage import schedules as repo
+from storage.models import Delivery, DutyRecord, Member, Org, Role, Schedule, ScheduleRun
+
+log = logging.getLogger(__name__)
+
+UTC = dt.UTC
+SNOOZE = dt.timedelta(hours=2)
+MAX_SNOOZES = 2
+MISSED_STATES = ("due", "at_risk", "overdue")
+_DIGEST_MARK = "@digest:"
+_MAX_TEXT = 3900
+
+
+# --- pacing ------------------------------------------------------------------------------------
+class Pacer:
+    """Evenly spaced send slots: at most `rate` per second overall and one per `per_chat` s per chat."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        per_chat: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.per_chat = per_chat
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+        self._chat_next: dict[int, float] = {}
+
+    async def wait(self, chat_id: int | None = None) -> None:
+        now = self._monotonic()
+        slot = max(now, self._next)
+        if chat_id is not None:
+            slot = max(slot, self._chat_next.get(chat_id, 0.0))
+            self._chat_next[chat_id] = slot + self.per_chat
+        self._next = slot + self.interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram asked us to wait: no slot before `seconds` from now."""
+        self._next = max(self._next, self._monotonic() + seconds)
+
+
+# --- planning ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Planned:
+    member: Member
+    text: str
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+async def scope_org_ids(*, session: AsyncSession, org_id: int | None) -> list[int]:
+    all_orgs = await org_repo.list_orgs(session=session)
+    if org_id is None:
+        roots = [o.id for o in all_orgs if o.parent_id is None]
+        ids: list[int] = []
+        for root in roots:
+            ids.extend(org_repo.subtree_ids(all_orgs, root))  # type: ignore[arg-type]
+        return ids
+    return org_repo.subtree_ids(all_orgs, org_id)
+
+
+def nudge_text(open_statuses: list[TargetStatus]) -> str:
+    if len(open_statuses) == 1:
+        return f"📌 {html.escape(open_statuses[0].describe())}。"
+    lines = "\n".join(f"· {html.escape(s.describe())}" for s in open_statuses)
+    return f"📌 这几项还没有记录：\n{lines}"
+
+
+def nudge_buttons(delivery_id: int) -> Buttons:
+    return [
+        [
+            ("去报告", f"nudge:r:{delivery_id}"),
+            ("本期不涉及", f"nudge:x:{delivery_id}"),
+            ("稍后提醒", f"nudge:s:{delivery_id}"),
+        ]
+    ]
+
+
+def week_start(now: dt.datetime) -> dt.datetime:
+    start, _ = period_bounds("week", now.date())
+    return dt.datetime.combine(start, dt.time(), tzinfo=now.tzinfo)
+
+
+async def open_statuses(*, session: AsyncSession, member: Member, on: dt.date) -> list[TargetStatus]:
+    statuses = await members_statuses(session=session, members=[member], on=on)
+    return [s for s in statuses.get(member.id, []) if s.open]  # type: ignore[arg-type]
+
+
+async def plan_nudges(
+    *, session: AsyncSession, schedule: Schedule, now: dt.datetime, weekly_cap: int
+) -> list[Planned]:
+    """Members of the scope with a duty due or at risk, reachable, under the weekly cap."""
+    org_ids = await scope_org_ids(session=session, org_id=schedule.org_id)
+    members = [m for m in await org_repo.list_members(session=session, org_ids=org_ids) if not m.unreachable]
+    statuses = await members_statuses(session=session, members=members, on=now.date())
+    due = {m.id: [s for s in statuses.get(m.id, []) if s.open] for m in members}  # type: ignore[index]
+    candidates = [m for m in members if due[m.id]]
+    sent = await repo.nudges_sent_since(
+        session=session,
+        member_ids=[m.id for m in candidates],  # type: ignore[misc]
+        since=week_start(now),
+    )
+    return [
+        Planned(m, nudge_text(due[m.id]))  # type: ignore[index]
+        for m in candidates
+        if sent.get(m.id, 0) < weekly_cap  # type: ignore[arg-type]
+    ]
+
+
+async def _recipients(
+    *, session: AsyncSession, schedule: Schedule, org_ids: list[int]
+) -> list[tuple[Member, int]]:
+    """(member, org whose picture they get): each org's secretaries, and admins for the root."""
+    members = await org_repo.list_members(session=session)
+    by_org: dict[int, list[Member]] = {}
+    for m in members:
+        if m.role == Role.secretary and not m.unreachable:
+            by_org.setdefault(m.org_id, []).append(m)
+    out: list[tuple[Member, int]] = []
+    seen: set[int] = set()
+    roots = (
+        [schedule.org_id]
+        if schedule.org_id is not None
+        else [o.id for o in await org_repo.list_orgs(session=session) if o.parent_id is None]
+    )
+    for root in roots:
+        for m in members:
+            if m.role == Role.admin and not m.unreachable and m.id not in seen:
+                seen.add(m.id)
+                out.append((m, root))  # type: ignore[arg-type]
+    for org_id in org_ids:
+        for m in by_org.get(org_id, []):
+            if m.id not in seen:
+                seen.add(m.id)  # type: ignore[arg-type]
+                out.append((m, org_id))
+    return out
+
+
+async def missed_streaks(
+    *, session: AsyncSession, members: list[Member], today: dt.date, periods: int
+) -> dict[int, list[TargetStatus]]:
+    """Targets each member missed in each of the last `periods` completed periods."""
+    if periods <= 0 or not members:
+        return {}
+    by_id = {m.id: m for m in members}
+    current = await members_statuses(session=session, members=members, on=today)
+    # (member id, target id) -> the start of the last period examined
+    starts = {(mid, s.target_id): s.period_start for mid, ss in current.items() for s in ss}
+    missed: dict[tuple[int, int], TargetStatus] = {}
+    for _ in range(periods):
+        days: dict[dt.date, set[int]] = {}
+        for (mid, _tid), start in starts.items():
+            days.setdefault(start - dt.timedelta(days=1), set()).add(mid)
+        next_starts: dict[tuple[int, int], dt.date] = {}
+        for day, member_ids in days.items():
+            result = await members_statuses(
+                session=session, members=[by_id[i] for i in sorted(member_ids)], on=day
+            )
+            for mid, statuses in result.items():
+                for s in statuses:
+                    key = (mid, s.target_id)
+                    if key in starts and starts[key] - dt.timedelta(days=1) == day:
+                        if s.state in MISSED_STATES:
+                            next_starts[key] = s.period_start
+                            missed.setdefault(key, s)
+        starts = next_starts
+    out: dict[int, list[TargetStatus]] = {}
+    for (mid, _tid), status in missed.items():
+        if (mid, _tid) in starts:
+            out.setdefault(mid, []).append(status)
+    return out
+
+
+def _truncate(lines: list[str], head: str) -> str:
+    text = head
+    for i, line in enumerate(lines):
+        if len(text) + len(line) + 20 > _MAX_TEXT:
+            return f"{text}\n… 另有 {len(lines) - i} 人"
+        text += "\n" + line
+    return text
+
+
+async def plan_escalation(
+    *, session: AsyncSession, schedule: Schedule, now: dt.datetime, periods: int
+) -> list[Planned]:
+    """One summary per secretary (admins for the root) naming members with a missed streak."""
+    org_ids = await scope_org_ids(session=session, org_id=schedule.org_id)
+    orgs = {o.id: o for o in await org_repo.list_orgs(session=session)}
+    members = await org_repo.list_members(session=session, org_ids=org_ids)
+    streaks = await missed_streaks(session=session, members=members, today=now.date(), periods=periods)
+    unreachable = [m for m in members if m.unreachable]
+    if not streaks and not unreachable:
+        return []
+    all_orgs = list(orgs.values())
+    planned: list[Planned] = []
+    for recipient, org_id in await _recipients(session=session, schedule=schedule, org_ids=org_ids):
+        subtree = set(org_repo.subtree_ids(all_orgs, org_id)) & set(org_ids)
+        lines = []
+        for m in members:
+            if m.org_id in subtree and m.id in streaks:
+                names = "、".join(
+                    f"{html.escape(s.name)}（{PERIOD_NAMES.get(s.period, '')}）" for s in streaks[m.id]
+                )
+                lines.append(f"· {html.escape(m.name)}（{html.escape(orgs[m.org_id].name)}）：{names}")
+        lost = [html.escape(m.name) for m in unreachable if m.org_id in subtree]
+        if not lines and not lost:
+            continue
+        head = f"⚠️ {html.escape(orgs[org_id].name)}及下级"
+        text = (
+            _truncate(lines, f"{head} · 连续 {periods} 期未完成的指标（共 {len(lines)} 人）：")
+            if lines
+            else head
+        )
+        if lost:
+            text += f"\n无法送达（已屏蔽机器人）：{'、'.join(lost[:30])}"
+        text += "\n可以先和他们谈一谈，了解困难。"
+        planned.append(Planned(recipient, text))
+    return planned
+
+
+async def short_summary(*, session: AsyncSession, org: Org, org_ids: list[int], now: dt.datetime) -> str:
+    """The digest until the full digest exists: records this week and members reporting."""
+    start, end = period_bounds("week", now.date())
+    members = await org_repo.list_members(session=session, org_ids=org_ids)
+    records, reporting = (
+        await session.execute(
+            select(func.count(), func.count(func.distinct(DutyRecord.member_id))).where(
+                DutyRecord.org_id.in_(org_ids),
+                DutyRecord.date.between(start, end),
+                DutyRecord.deleted_at.is_(None),
+            )
+        )
+    ).one()
+    unreachable = sum(1 for m in members if m.unreachable)
+    label = period_label("week", start)
+    text = f"📊 {html.escape(org.name)} · {label}\n记录 {records} 条 · 报告 {reporting}/{len(members)} 人"
+    if unreachable:
+        text += f" · 无法送达 {unreachable} 人"
+    return text
+
+
+def digest_available() -> bool:
+    return importlib.util.find_spec("bot.digest") is not None
+
+
+async def plan_digest(*, session: AsyncSession, schedule: Schedule, now: dt.datetime) -> list[Planned]:
+    org_ids = await scope_org_ids(session=session, org_id=schedule.org_id)
+    orgs = {o.id: o for o in await org_repo.list_orgs(session=session)}
+    all_orgs = list(orgs.values())
+    planned = []
+    for recipient, org_id in await _recipients(session=session, schedule=schedule, org_ids=org_ids):
+        if digest_available():
+            text = f"{_DIGEST_MARK}{org_id}"
+        else:
+            subtree = [i for i in org_repo.subtree_ids(all_orgs, org_id) if i in set(org_ids)]
+            text = await short_summary(session=session, org=orgs[org_id], org_ids=subtree, now=now)
+        planned.append(Planned(recipient, text))
+    return planned
+
+
+async def plan(
+    *, services: Services, session: AsyncSession, schedule: Schedule, now: dt.datetime
+) -> list[Planned]:
+    settings = services.settings
+    if schedule.kind == "digest":
+        return await plan_digest(session=session, schedule=schedule, now=now)
+    if schedule.kind == "escalation":
+        return await plan_escalation(
+            session=session, schedule=schedule, now=now, periods=settings.escalate_after_periods
+        )
+    return await plan_nudges(
+        session=session, schedule=schedule, now=now, weekly_cap=settings.nudge_weekly_cap
+    )
+
+
+# --- the outbox --------------------------------------------------------------------------------
+class Outbox:
+    """Runs schedules and sends their deliveries; one per application (services.extras)."""
+
+    def __init__(self, services: Services, notifier: Notifier, *, pacer: Pacer | None = None) -> None:
+        self.services = services
+        self.notifier = notifier
+        self.pacer = pacer or Pacer(services.settings.send_rate_per_second)
+        self.max_in_flight = 32
+        self.max_attempts = 5
+        self._active: set[int] = set()
+
+    # The whole run: create or find the run, plan it once, send what is pending.
+    async def run(self, schedule_id: int, fire_time: dt.datetime) -> RunReport | None:
+        services = self.services
+        async with services.session() as session:
+            schedule = await repo.get_schedule(session=session, schedule_id=schedule_id)
+            if schedule is None or schedule.paused:
+                return None
+            run = await repo.create_run(session=session, schedule_id=schedule_id, fire_time=fire_time)
+            if run is None:
+                run = await repo.find_run(session=session, schedule_id=schedule_id, fire_time=fire_time)
+            assert run is not None
+            run_id, status = run.id, run.status
+        if status in ("done", "skipped"):
+            return RunReport(run_id, status)  # type: ignore[arg-type]
+        if status == "pending":
+            await self._plan(schedule, run_id)  # type: ignore[arg-type]
+        return await self.deliver(run_id)  # type: ignore[arg-type]
+
+    async def _plan(self, schedule: Schedule, run_id: int) -> None:
+        services = self.services
+        now = services.clock.now()
+        async with services.session() as session:
+            claimed = await session.execute(
+                update(ScheduleRun)
+                .where(ScheduleRun.id == run_id, ScheduleRun.status == "pending")
+                .values(status="running")
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return  # planned by someone else
+            planned = await plan(services=services, session=session, schedule=schedule, now=now)
+            await repo.add_deliveries(
+                session=session,
+                run_id=run_id,
+                items=[(p.member.id, p.text) for p in planned],  # type: ignore[misc]
+            )
+        log.info("run %s of schedule %s planned: %d deliveries", run_id, schedule.id, len(planned))
+
+    async def deliver(self, run_id: int) -> RunReport:
+        """Send every pending delivery of a running run, then mark the run done."""
+        if run_id in self._active:
+            return RunReport(run_id, "running")
+        self._active.add(run_id)
+        try:
+            return await self._deliver(run_id)
+        finally:
+            self._active.discard(run_id)
+
+    async def _deliver(self, run_id: int) -> RunReport:
+        services = self.services
+        async with services.session() as session:
+            expired = await repo.expire_claims(session=session, run_id=run_id)
+            kind = (
+                await session.execute(
+                    select(Schedule.kind)
+                    .join(ScheduleRun, ScheduleRun.schedule_id == Schedule.id)
+                    .where(ScheduleRun.id == run_id)
+                )
+            ).scalar_one()
+            chats = dict(
+                (
+                    await session.execute(
+                        select(Member.id, Member.telegram_id)
+                        .join(Delivery, Delivery.member_id == Member.id)
+                        .where(Delivery.run_id == run_id)
+                    )
+                ).all()
+            )
+        if expired:
+            log.warning("run %s: %d interrupted sends marked unknown (not resent)", run_id, expired)
+        results: list[tuple[int, int, Outcome]] = []
+        in_flight: set[asyncio.Task[None]] = set()
+        gate = asyncio.Semaphore(self.max_in_flight)
+        try:
+            while True:
+                await gate.acquire()
+                # Wait for the slot before claiming: a crash between claim and send stays rare.
+                await self.pacer.wait()
+                async with services.session() as session:
+                    await self._record(session, results)
+                    delivery = await repo.claim_next(session=session, run_id=run_id, now=services.clock.now())
+                if delivery is None:
+                    gate.release()
+                    break
+                chat_id = chats[delivery.member_id]
+                task = asyncio.create_task(self._send(delivery, chat_id, kind, results, gate))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        except BaseException:
+            for task in in_flight:
+                task.cancel()
+            raise
+        async with services.session() as session:
+            await self._record(session, results)
+            if await repo.count_pending(session=session, run_id=run_id) == 0:
+                await repo.set_run_status(session=session, run_id=run_id, status="done", finished=True)
+            counts = await repo.delivery_counts(session=session, run_id=run_id)
+        log.info("run %s delivered: %s", run_id, counts)
+        return RunReport(run_id, "done", counts)
+
+    async def _send(
+        self,
+        delivery: Delivery,
+        chat_id: int,
+        kind: str,
+        results: list[tuple[int, int, Outcome]],
+        gate: asyncio.Semaphore,
+    ) -> None:
+        try:
+            outcome = await self._send_with_retry(delivery, chat_id, kind)
+            results.append((delivery.id, delivery.member_id, outcome))  # type: ignore[arg-type]
+        finally:
+            gate.release()
+
+    async def _send_with_retry(self, delivery: Delivery, chat_id: int, kind: str) -> Outcome:
+        outcome = Outcome("unknown")
+        for attempt in range(self.max_attempts):
+            if attempt:
+                await self.pacer.wait(chat_id)
+            outcome = await self._send_one(delivery, chat_id, kind)
+            if outcome.kind != "retry_after":
+                return outcome
+            log.warning("rate limited: retry after %.1f s", outcome.retry_after)
+            self.pacer.pause(outcome.retry_after)
+        return outcome
+
+    async def _send_one(self, delivery: Delivery, chat_id: int, kind: str) -> Outcome:
+        text = delivery.text
+        if text.startswith(_DIGEST_MARK):
+            return await self._send_digest(chat_id, int(text[len(_DIGEST_MARK) :]))
+        buttons = nudge_buttons(delivery.id) if kind == "nudge" else None  # type: ignore[arg-type]
+        return await self.notifier.send(chat_id, text, buttons)
+
+    async def _send_digest(self, chat_id: int, org_id: int) -> Outcome:
+        from bot import digest  # type: ignore[attr-defined]
+
+        async with self.services.session() as session:
+            message = await digest.weekly_digest_message(
+                session=session, org_id=org_id, now=self.services.clock.now()
+            )
+        outcome = Outcome.sent()
+        for i, part in enumerate(message.parts):
+            if i:
+                await self.pacer.wait(chat_id)
+            outcome = await self.notifier.send(chat_id, part)
+            if outcome.kind != "sent":
+                return outcome
+        if message.chart_png:
+            await self.pacer.wait(chat_id)
+            await self.notifier.send_photo(chat_id, message.chart_png)
+        return outcome
+
+    async def _record(self, session: AsyncSession, results: list[tuple[int, int, Outcome]]) -> None:
+        """Write finished outcomes (batched into the next claim's transaction)."""
+        done, results[:] = list(results), []
+        now = self.services.clock.now()
+        for delivery_id, member_id, outcome in done:
+            status = {"sent": "sent", "forbidden": "forbidden", "unknown": "unknown"}.get(
+                outcome.kind, "failed"
+            )
+            await repo.mark_delivery(
+                session=session,
+                delivery_id=delivery_id,
+                status=status,
+                sent_at=now if status == "sent" else None,
+                error=outcome.error or (outcome.kind if status == "failed" else None),
+            )
+            if status == "forbidden":
+                await session.execute(update(Member).where(Member.id == member_id).values(unreachable=True))
+
+    # --- restart: resume interrupted runs, catch up one missed fire within the grace window ---
+    async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:
+        services = self.services
+        now = services.clock.now()
+        grace = dt.timedelta(hours=services.settings.misfire_grace_hours)
+        reports: list[RunReport] = []
+        async with services.session() as session:
+            unfinished = [r.id for r in await repo.unfinished_runs(session=session)]
+            schedules = [s for s in await repo.list_schedules(session=session) if not s.paused]
+            latest = {
+                s.id: await repo.latest_run_time(session=session, schedule_id=s.id)  # type: ignore[arg-type]
+                for s in schedules
+            }
+        for run_id in unfinished:
+            async with services.session() as session:
+                run = await session.get(ScheduleRun, run_id)
+                schedule = (
+                    await repo.get_schedule(session=session, schedule_id=run.schedule_id) if run else None
+                )
+            if run is None or schedule is None:
+                continue
+            if run.status == "pending":
+                await self._plan(schedule, run_id)  # type: ignore[arg-type]
+            reports.append(await self.deliver(run_id))  # type: ignore[arg-type]
+        for schedule in schedules:
+            spec = Spec.of(schedule)
+            since = max(schedule.created_at, latest[schedule.id] or schedule.created_at)  # type: ignore[index]
+            missed = fire_times_between(spec, calendar, since.astimezone(spec.tz), now)
+            if not missed:
+                continue
+            last = missed[-1]
+            too_old = [t for t in missed if now - t > grace]
+            if too_old:
+                log.warning(
+                    "schedule %s: %d missed fire time(s) older than the grace window skipped (last %s)",
+                    schedule.id,
+                    len(too_old),
+                    too_old[-1].isoformat(),
+                )
+            if now - last <= grace:
+                log.info("schedule %s: catching up the fire time %s", schedule.id, last.isoformat())
+                report = await self.run(schedule.id, last)  # type: ignore[arg-type]
+                if report is not None:
+                    reports.append(report)
+        return reports
+
+    # --- snooze --------------------------------------------------------------------------------
+    async def resend_snoozed(self, delivery_id: int) -> Outcome | None:
+        """Send a snoozed nudge again, with what is still open now (nothing if all is done)."""
+        services = self.services
+        async with services.session() as session:
+            if not await repo.take_snooze(session=session, delivery_id=delivery_id):
+                return None
+            delivery = await session.get(Delivery, delivery_id)
+            member = await session.get(Member, delivery.member_id) if delivery else None
+            if member is None or member.unreachable or not member.active:
+                return None
+            statuses = await open_statuses(session=session, member=member, on=services.clock.now().date())
+        if not statuses:
+            return None
+        await self.pacer.wait(member.telegram_id)
+        outcome = await self.notifier.send(
+            member.telegram_id, nudge_text(statuses), nudge_buttons(delivery_id)
+        )
+        if outcome.kind == "forbidden":
+            async with services.session() as session:
+                await session.execute(update(Member).where(Member.id == member.id).values(unreachable=True))
+        return outcome
+
+
+async def snooze(*, session: AsyncSession, delivery_id: int, now: dt.datetime) -> dt.datetime | None:
+    """Snooze a nudge for two hours, at most twice; the time it comes back, or None when used up."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.snooze_count >= MAX_SNOOZES:
+        return None
+    until = (now + SNOOZE).astimezone(UTC)
+    delivery.snooze_count += 1
+    delivery.snooze_until = until
+    await session.flush()
+    return until
+
+
+def pick_fire_time(schedule: Schedule, calendar: WorkCalendar, now: dt.datetime) -> dt.datetime | None:
+    """The fire time a job woken up at `now` stands for (the latest one not after now + 1 s)."""
+    return last_fire_time(Spec.of(schedule), calendar, now + dt.timedelta(seconds=1))

@@ -1,0 +1,59 @@
+"""The Telegram implementation of bot.notify.Notifier."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.notify import Buttons, Outcome
+
+log = logging.getLogger(__name__)
+
+
+def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons]
+    )
+
+
+def _seconds(value: object) -> float:
+    if hasattr(value, "total_seconds"):
+        return float(value.total_seconds())  # type: ignore[union-attr]
+    return float(value)  # type: ignore[arg-type]
+
+
+class TelegramNotifier:
+    """Sends through PTB's Bot and maps its errors onto Outcome kinds."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, text_html: str, buttons: Buttons | None = None) -> Outcome:
+        return await self._call(
+            self.bot.send_message, chat_id=chat_id, text=text_html, reply_markup=keyboard(buttons)
+        )
+
+    async def send_photo(self, chat_id: int, png: bytes, caption_html: str = "") -> Outcome:
+        return await self._call(self.bot.send_photo, chat_id=chat_id, photo=png, caption=caption_html or None)
+
+    @staticmethod
+    async def _call(method, **kwargs) -> Outcome:  # type: ignore[no-untyped-def]
+        # Order matters: BadRequest and TimedOut are NetworkError subclasses.
+        try:
+            await method(**kwargs)
+        except RetryAfter as error:
+            return Outcome("retry_after", retry_after=_seconds(error.retry_after))
+        except Forbidden as error:
+            return Outcome("forbidden", error=str(error)[:300])
+        except BadRequest as error:
+            return Outcome("bad_request", error=str(error)[:300])
+        except TimedOut as error:
+            return Outcome("unknown", error=str(error)[:300])
+        except (NetworkError, TelegramError) as error:
+            log.warning("send failed: %s", type(error).__name__)
+            return Outcome("unknown", error=str(error)[:300])
+        return Outcome.sent()
