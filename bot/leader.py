@@ -110,7 +110,9 @@ class AdvisoryLockLeadership(Leadership):
         try:
             held = await self._holds_lock() if self.is_leader else await self._try_lock()
         except Exception as error:  # connection lost, database restarting, ...
-            log.warning("leadership check failed", extra={"error": type(error).__name__})
+            log.warning(
+                "leadership check failed", extra={"error": type(error).__name__, "detail": str(error)[:200]}
+            )
             await self._close()
             held = False
         if held:
@@ -148,7 +150,7 @@ class AdvisoryLockLeadership(Leadership):
         conn = await self._connect()
         count = await conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND pid = pg_backend_pid() AND classid = ($1 >> 32)::oid AND objid = ($1 & 4294967295)::oid"
+            " AND pid = pg_backend_pid() AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid"
             " AND objsubid = 1",
             self.key,
         )
