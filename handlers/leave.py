@@ -6,7 +6,7 @@ import datetime as dt
 import html
 
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import CommandHandler, filters
 
 from bot.periods import DAY_HINT, parse_days
 from handlers.context import Ctx
@@ -86,5 +86,6 @@ async def _add(session, member, text: str, today: dt.date) -> str:  # type: igno
     return f"✅ 已登记请假：{leave_text(item, today, with_total=True)}\n请假期间不会收到提醒。取消请发送 /leave cancel"
 
 
-HANDLERS = [CommandHandler("leave", leave)]
+# New messages only: an edited command must not run twice (add a second leave, say).
+HANDLERS = [CommandHandler("leave", leave, filters=filters.UpdateType.MESSAGE)]
 COMMANDS: list[tuple[str, str, str]] = [("leave", "请假 / 取消请假", "cadre")]

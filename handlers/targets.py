@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, filters
 
 from bot import targets
 from handlers.context import Ctx
@@ -124,5 +124,6 @@ async def on_startup(app: Application) -> None:
         await targets.seed_defaults(session=session)
 
 
-HANDLERS = [CommandHandler("target", target)]
+# New messages only: an edited command must not run twice (add a second leave, say).
+HANDLERS = [CommandHandler("target", target, filters=filters.UpdateType.MESSAGE)]
 COMMANDS: list[tuple[str, str, str]] = [("target", "量化指标：查看与设置", "secretary")]

@@ -177,3 +177,12 @@ async def test_leave_excuses_the_secretary_as_the_clock_moves(harness) -> None:
             for s in await targets.member_statuses(session=session, member=sec, on=harness.clock.today())
         }
     assert after["谈心谈话"].state == "due" and after["谈心谈话"].done == 0
+
+
+async def test_an_edited_leave_command_does_not_add_a_second_leave(harness) -> None:
+    await _setup(harness)
+    await harness.send(CADRE, "/leave 12月1日 12月2日")
+    calls = await harness.edit(CADRE, harness.last_message, "/leave 12月1日 12月3日")
+    assert harness.replies(calls) == []
+    async with harness.session() as session:
+        assert len((await session.execute(select(Leave))).all()) == 1

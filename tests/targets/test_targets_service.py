@@ -256,3 +256,23 @@ async def test_batched_statuses_use_a_fixed_number_of_queries(database_url: str)
     large = await _queries_for(database_url, 12, 8)
     assert small == large
     assert large <= 16
+
+
+async def test_a_form_only_target_counts_the_form_in_any_category(db) -> None:
+    async with db() as session:
+        _, branch, _, cadre = await _tree(session)
+        session.add(Target(name="党员大会", form="党员大会", count=2, period="year", org_kind="branch"))
+        session.add_all(
+            [
+                _record(cadre, "org_life", "支部党员大会", D(2026, 3, 1)),
+                _record(cadre, "deploy", "党员大会", D(2026, 6, 1)),
+                _record(cadre, "org_life", "党员大会", D(2025, 12, 31)),  # last year
+            ]
+        )
+        await session.flush()
+        statuses = [
+            s for s in await targets.org_statuses(session=session, org=branch, on=NOV27) if s.category is None
+        ]
+        assert [(s.done, s.state, s.describe()) for s in statuses] == [
+            (2, "done", "今年党员大会已完成（2/2 次）")
+        ]
