@@ -311,7 +311,9 @@ async def other_input(update: Update, context: Ctx) -> None:
     if member is None:
         await message.reply_text(NOT_BOUND)
         return
-    if message.sticker:
+    if message.text is not None:
+        await message.reply_text(NO_TEXT)
+    elif message.sticker:
         await message.reply_text(MEDIA["sticker"])
     elif message.voice or message.audio or message.video_note:
         await message.reply_text(MEDIA["voice"])

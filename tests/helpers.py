@@ -152,12 +152,15 @@ class Harness:
         caption: str | None = None,
         *,
         reply_to: dict[str, Any] | None = None,
+        media_group_id: str | None = None,
         **kwargs: Any,
     ) -> list[ApiCall]:
         n = next(_message_ids)
         extra: dict[str, Any] = {
             "photo": [{"file_id": f"PHOTO{n}", "file_unique_id": f"P{n}", "width": 800, "height": 600}]
         }
+        if media_group_id is not None:
+            extra["media_group_id"] = media_group_id
         if caption is not None:
             extra["caption"] = caption
         kwargs.setdefault("when", self._when())

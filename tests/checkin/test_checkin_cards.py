@@ -49,7 +49,9 @@ async def test_one_activity_is_stored_and_confirmed_with_one_card(bot) -> None:
 
 
 async def test_several_activities_get_numbered_lines_and_per_item_buttons(bot) -> None:
-    card = bot.replies(await bot.send(CADRE, "上午对第一、第二支部开展党建督查，发现问题7个；下午约谈第二支部书记"))[0]
+    card = bot.replies(
+        await bot.send(CADRE, "上午对第一、第二支部开展党建督查，发现问题7个；下午约谈第二支部书记")
+    )[0]
     assert card.text.splitlines() == [
         "✅ 已记录 2 项",
         "1.【监督检查·督查】11月27日 周五 · 发现问题7个",
@@ -92,8 +94,18 @@ async def test_change_category_by_button_drops_the_rule_keyword(bot) -> None:
     card = bot.replies(await bot.send(CADRE, "昨天与第三支部3名党员开展谈心谈话"))[0]
     picker = bot.replies(await bot.press(CADRE, card, "改类别"), "editMessageText")[0]
     labels = [b["text"] for row in picker.buttons for b in row]
-    assert labels[:10] == ["部署推进", "督办过问", "学习教育", "组织生活", "谈心谈话",
-                           "批评教育", "约谈诫勉", "监督检查", "调查研究", "志愿服务"]
+    assert labels[:10] == [
+        "部署推进",
+        "督办过问",
+        "学习教育",
+        "组织生活",
+        "谈心谈话",
+        "批评教育",
+        "约谈诫勉",
+        "监督检查",
+        "调查研究",
+        "志愿服务",
+    ]
     done = bot.replies(await bot.press(CADRE, picker, "批评教育"), "editMessageText")[0]
     assert done.text == "✅ 已记录 1 项\n【批评教育】11月26日 周四 · 3人"
     [record] = await _records(bot)
@@ -135,7 +147,11 @@ async def test_nothing_recognised_offers_categories_and_one_tap_files_it(bot) ->
     filed = bot.replies(await bot.press(CADRE, card, "调查研究"), "editMessageText")[0]
     assert filed.text == "✅ 已记录 1 项\n【调查研究】11月27日 周五"
     [record] = await _records(bot)
-    assert (record.category, record.keyword, record.message_id) == ("research", None, bot.last_message["message_id"])
+    assert (record.category, record.keyword, record.message_id) == (
+        "research",
+        None,
+        bot.last_message["message_id"],
+    )
     # A second tap on the same (stale) card does not file it twice.
     await bot.press(CADRE, card, "调查研究")
     assert len(await _records(bot)) == 1
@@ -168,7 +184,9 @@ async def test_an_edited_check_in_updates_its_records_and_edits_the_card(bot) ->
     [record] = await _records(bot)
     assert (record.participants, record.duration_min) == (20, 120)
 
-    edit = bot.replies(await bot.edit(CADRE, original, "今天组织主题党日，参加20人；下午开展谈心谈话"), "editMessageText")[0]
+    edit = bot.replies(
+        await bot.edit(CADRE, original, "今天组织主题党日，参加20人；下午开展谈心谈话"), "editMessageText"
+    )[0]
     assert edit.text.startswith("✅ 已记录 2 项")
     edit = bot.replies(await bot.edit(CADRE, original, "今天组织主题党日，参加20人"), "editMessageText")[0]
     assert edit.text.startswith("✅ 已记录 1 项")
