@@ -418,8 +418,10 @@ class Outbox:
             if in_flight:
                 await asyncio.gather(*in_flight)
         except BaseException:
-            for task in in_flight:
-                task.cancel()
+            # Claimed sends are already on their way: let them finish rather than lose them. Their
+            # outcomes are not recorded, so a resumed run treats them as unknown and never resends.
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=30)
             raise
         async with services.session() as session:
             await self._record(session, results)
