@@ -1,0 +1,123 @@
+"""/schedule and /holiday through the real Application: defaults, editing, authorization, jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sched_support import ADMIN, CADRES, SECRETARY, tree
+
+from storage import schedules as repo
+
+
+def _reply(calls) -> str:  # type: ignore[no-untyped-def]
+    texts = [c.text for c in calls if c.method == "sendMessage"]
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def _jobs(harness) -> set[str]:  # type: ignore[no-untyped-def]
+    return {j.name for j in harness.app.job_queue.jobs() if j.name}
+
+
+async def test_defaults_exist_from_the_first_start_with_jobs(harness) -> None:
+    await tree(harness)
+    reply = _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "#1 提醒：每周五 16:00（北京时间）· 全部组织 · 节假日提前到前一个工作日" in reply
+    assert "#2 汇总：每周一 9:00（北京时间）" in reply
+    assert "下次：11月27日 周五 16:00" in reply
+    assert {"schedule:1", "schedule:2"} <= _jobs(harness)
+
+
+async def test_admin_adds_a_schedule_and_sees_the_next_fire_times(harness) -> None:
+    await tree(harness)
+    reply = _reply(await harness.send(ADMIN, "/schedule add 每周五16:00 提醒 第一党委"))
+    assert reply.startswith(
+        "已添加 #3 提醒：每周五 16:00（北京时间）· 第一党委及下级 · 节假日提前到前一个工作日"
+    )
+    assert "接下来：11月27日、12月4日、12月11日、12月18日、12月25日" in reply
+    assert "schedule:3" in _jobs(harness), "a new schedule runs without a restart"
+    async with harness.session() as session:
+        schedule = await repo.get_schedule(session=session, schedule_id=3)
+    assert (schedule.cron, schedule.kind, schedule.holiday_policy) == ("0 16 * * 5", "nudge", "previous")
+
+    reply = _reply(await harness.send(ADMIN, "/schedule add 0 10 * * 1 汇总 跳过"))
+    assert "#4 汇总：cron 0 10 * * 1" in reply and "节假日跳过" in reply
+
+
+async def test_an_unparseable_rule_answers_with_the_accepted_forms(harness) -> None:
+    await tree(harness)
+    reply = _reply(await harness.send(ADMIN, "/schedule add 每周八 9点"))
+    assert reply.startswith("没看懂“每周八 9点”")
+    for form in ("每天9:00", "每周一三五8:30", "每月最后一个工作日10:00", "0 16 * * 5"):
+        assert form in reply
+    async with harness.session() as session:
+        assert len(await repo.list_schedules(session=session)) == 2
+
+
+async def test_pause_resume_and_remove_change_the_jobs_at_once(harness) -> None:
+    await tree(harness)
+    assert "已暂停 #1" in _reply(await harness.send(ADMIN, "/schedule pause 1"))
+    assert "schedule:1" not in _jobs(harness)
+    assert "⏸ 已暂停" in _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "已恢复 #1" in _reply(await harness.send(ADMIN, "/schedule resume 1"))
+    assert "schedule:1" in _jobs(harness)
+    assert "已删除 #2" in _reply(await harness.send(ADMIN, "/schedule remove 2"))
+    assert "schedule:2" not in _jobs(harness)
+    assert "没有编号为 9" in _reply(await harness.send(ADMIN, "/schedule pause 9"))
+
+
+async def test_removed_defaults_do_not_come_back_after_a_restart(harness) -> None:
+    from handlers.schedules import seed_defaults
+
+    await tree(harness)
+    await harness.send(ADMIN, "/schedule remove 1")
+    await harness.send(ADMIN, "/schedule remove 2")
+    assert await seed_defaults(harness.services) == 0
+    async with harness.session() as session:
+        assert await repo.list_schedules(session=session) == []
+
+
+async def test_schedule_test_shows_times_and_recipients_without_sending(harness) -> None:
+    await tree(harness)
+    calls = await harness.send(ADMIN, "/schedule test 1")
+    reply = _reply(calls)
+    assert "接下来五次" in reply and "11月27日 周五 16:00" in reply and "12月25日 周五 16:00" in reply
+    assert "会提醒 4 人" in reply and "党员1" in reply and "王书记" in reply
+    assert [c.chat_id for c in calls if c.method == "sendMessage"] == [ADMIN.id]
+    async with harness.session() as session:
+        assert await repo.unfinished_runs(session=session) == []
+
+
+async def test_only_admins_configure_and_secretaries_may_list(harness) -> None:
+    await tree(harness)
+    assert "需要管理员权限" in _reply(await harness.send(SECRETARY, "/schedule add 每天9:00"))
+    assert "需要管理员权限" in _reply(await harness.send(SECRETARY, "/schedule pause 1"))
+    assert "需要管理员权限" in _reply(await harness.send(SECRETARY, "/holiday add 2026-12-01 放假"))
+    assert "#1 提醒" in _reply(await harness.send(SECRETARY, "/schedule list"))
+    assert "2026年" in _reply(await harness.send(SECRETARY, "/holiday list"))
+    assert "需要书记或管理员权限" in _reply(await harness.send(CADRES[0], "/schedule list"))
+    assert "还没有加入组织" in _reply(await harness.send(CADRES[0].__class__(999), "/schedule list"))
+    async with harness.session() as session:
+        assert len(await repo.list_schedules(session=session)) == 2
+
+
+async def test_holiday_overrides_move_fire_times(harness) -> None:
+    await tree(harness)
+    harness.clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=harness.clock.tz))
+    reply = _reply(await harness.send(ADMIN, "/holiday add 2026-12-04 放假 单位活动"))
+    assert "已记下：2026年12月4日 周五 放假（单位活动）" in reply
+    assert "下次：12月3日 周四 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))
+    listing = _reply(await harness.send(ADMIN, "/holiday list"))
+    assert "12月4日 周五 放假（单位活动）" in listing
+    assert "已删除" in _reply(await harness.send(ADMIN, "/holiday remove 12月4日"))
+    assert "下次：12月4日 周五 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "没看懂日期" in _reply(await harness.send(ADMIN, "/holiday add 明天"))
+
+
+async def test_admins_are_warned_once_about_a_year_the_calendar_does_not_know(harness) -> None:
+    await tree(harness)
+    harness.clock.set(dt.datetime(2026, 12, 20, 9, tzinfo=harness.clock.tz))  # next fires reach 2027
+    first = _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "还没有2027年的安排" in first and "暂按周一至周五" in first
+    assert "2027年" not in _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "还没有2027年的法定放假数据" in _reply(await harness.send(ADMIN, "/holiday list 2027"))
