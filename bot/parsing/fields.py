@@ -20,14 +20,16 @@ _PREFER_BEFORE = re.compile(
 )
 _PREFER_AFTER = re.compile(r"^\s*(?:都|全部|均)?(?:参加|参会|参与|出席|到会|到场|参训)")
 
+_NUM_START = r"(?<![\d.零〇一二两三四五六七八九十百千])"  # a numeral is read from its first character only
 _HOURS = re.compile(
-    rf"(?P<n>{NUM})?\s*(?P<ge>个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头)(?:\s*(?P<m>{NUM})\s*分钟?)?"
+    rf"(?:{_NUM_START}(?P<n>{NUM}))?\s*(?P<ge>个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头)(?:\s*(?P<m>{NUM})\s*分钟?)?"
 )
-_MINUTES = re.compile(rf"(?P<n>{NUM})\s*分钟")
+_MINUTES = re.compile(rf"{_NUM_START}(?P<n>{NUM})\s*分钟")
 _CLOCK = re.compile(
     r"(?<![\d.])(?P<h1>\d{1,2})\s*[:：]\s*(?P<m1>\d{2})\s*(?:-|—|–|－|~|～|至|到)+\s*"
     r"(?:上午|下午|晚上|中午)?\s*(?P<h2>\d{1,2})\s*[:：]\s*(?P<m2>\d{2})"
 )
+_RANGE_HINT = re.compile(r"[:：点时]")
 _CN_HOUR = r"(?:\d{1,2}|[零一二两三四五六七八九十]{1,3})"
 _CLOCK_CN = re.compile(
     rf"(?P<h1>{_CN_HOUR})\s*[点时](?:(?P<half1>半)|(?P<m1>{_CN_HOUR}|\d{{2}})\s*分?)?\s*(?:-|—|–|－|~|～|至|到)+\s*"
@@ -69,6 +71,8 @@ def _cn_minute(text: str | None, half: str | None) -> int:
 
 def find_duration(text: str) -> int | None:
     """Minutes of an explicit length or a clock range; None when neither is stated."""
+    if "小时" not in text and "钟头" not in text and "分钟" not in text and not _RANGE_HINT.search(text):
+        return None
     for m in _HOURS.finditer(text):
         n = m.group("n")
         if n is None and not m.group("half"):

@@ -19,13 +19,16 @@ _DIGITS = {
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 
+# Longer digit runs are no counts (phone numbers, ids) and could overflow a conversion.
+_MAX_LEN = 12
+
 # One numeral in a regular expression: Arabic (optionally decimal) or Chinese.
 NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
 
 
 def cn_to_int(text: str) -> int | None:
     """Read a Chinese numeral such as 十八, 三十六, 一百二十, 两; None when it is not one."""
-    if not text:
+    if not text or len(text) > _MAX_LEN:
         return None
     if all(ch in _DIGITS for ch in text):
         if len(text) == 1:
@@ -53,7 +56,7 @@ def cn_to_int(text: str) -> int | None:
 def to_number(text: str) -> float | None:
     """Read an Arabic or Chinese numeral; None when it is neither."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > _MAX_LEN:
         return None
     if text[0].isascii():
         try:

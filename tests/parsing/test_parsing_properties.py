@@ -114,3 +114,15 @@ def test_never_raises_is_deterministic_and_spans_fit(parser: Parser, text: str, 
 def test_dates_near_the_ends_of_the_calendar(parser: Parser, now: dt.datetime) -> None:
     text = "前天召开支委会；上上周一开展谈心谈话；次日约谈1人；12月31日走访慰问"
     _check(parser.parse(text, now), text)
+
+
+def test_long_runs_of_digits_and_numerals(parser: Parser) -> None:
+    now = dt.datetime(2026, 11, 27, 10, 15)
+    for text in (
+        "1" * 5000 + "小时",
+        "一" * 5000 + "人",
+        "发现问题" + "9" * 5000 + "个",
+        "1" * 5000 + "分钟",
+    ):
+        result = parser.parse(text, now)
+        assert all(r.duration_min is None and r.participants is None for r in result.records)
