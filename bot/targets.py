@@ -143,7 +143,7 @@ def state_of(*, required: int, done: int, period: str, days_left: int, excused: 
     return "due"
 
 
-def binds_member(target: Target, *, role: str, org_kind: str | None) -> bool:
+def binds_member(target: Target | _Rule, *, role: str, org_kind: str | None) -> bool:
     return (
         target.scope == "member"
         and (target.role is None or target.role == role)
@@ -151,8 +151,49 @@ def binds_member(target: Target, *, role: str, org_kind: str | None) -> bool:
     )
 
 
-def binds_org(target: Target, *, org_kind: str | None) -> bool:
+def binds_org(target: Target | _Rule, *, org_kind: str | None) -> bool:
     return target.scope != "member" and (target.org_kind is None or target.org_kind == org_kind)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A target read once into plain values, with its period for the date asked about."""
+
+    id: int
+    name: str
+    category: str | None
+    form: str | None  # as the admin wrote it
+    canonical: str | None  # the form the records are matched on
+    count: int
+    period: str
+    org_kind: str | None
+    role: str | None
+    scope: str
+    start: dt.date
+    end: dt.date
+
+
+def _rules(targets: Iterable[Target], period_of: dt.date) -> list[_Rule]:
+    out = []
+    for t in targets:
+        start, end = period_bounds(t.period, period_of)
+        out.append(
+            _Rule(
+                id=t.id,  # type: ignore[arg-type]
+                name=t.name,
+                category=t.category,
+                form=t.form,
+                canonical=canonical_form(t.form),
+                count=t.count,
+                period=t.period,
+                org_kind=t.org_kind,
+                role=t.role,
+                scope=t.scope,
+                start=start,
+                end=end,
+            )
+        )
+    return out
 
 
 class _Tally:
@@ -171,31 +212,30 @@ class _Tally:
                 self.by_form[(subject, category, form)] += n
                 self.by_form_any[(subject, form)] += n
 
-    def count(self, subject: int, target: Target) -> int:
-        form = canonical_form(target.form)
-        if form and target.category:
-            return self.by_form.get((subject, target.category, form), 0)
-        if form:
-            return self.by_form_any.get((subject, form), 0)
-        if target.category:
-            return self.by_category.get((subject, target.category), 0)
+    def count(self, subject: int, rule: _Rule) -> int:
+        if rule.canonical and rule.category:
+            return self.by_form.get((subject, rule.category, rule.canonical), 0)
+        if rule.canonical:
+            return self.by_form_any.get((subject, rule.canonical), 0)
+        if rule.category:
+            return self.by_category.get((subject, rule.category), 0)
         return 0
 
 
-def _categories(targets: Sequence[Target]) -> list[str] | None:
+def _categories(rules: Sequence[_Rule]) -> list[str] | None:
     """Categories to restrict the count query to (None when some target names only a form)."""
-    if any(t.category is None for t in targets):
+    if any(r.category is None for r in rules):
         return None
-    return sorted({t.category for t in targets if t.category})
+    return sorted({r.category for r in rules if r.category})
 
 
 async def _tallies(
-    *, session: AsyncSession, by: str, ids: Sequence[int], targets: Sequence[Target], period_of: dt.date
+    *, session: AsyncSession, by: str, ids: Sequence[int], rules: Sequence[_Rule]
 ) -> dict[str, _Tally]:
-    """One tally per period used by `targets` (a query per period, not per subject)."""
+    """One tally per period used by `rules` (a query per period, not per subject)."""
     out: dict[str, _Tally] = {}
-    for period in sorted({t.period for t in targets}):
-        start, end = period_bounds(period, period_of)
+    for period in sorted({r.period for r in rules}):
+        same = [r for r in rules if r.period == period]
         tally = _Tally()
         if ids:
             tally.add(
@@ -203,9 +243,9 @@ async def _tallies(
                     session=session,
                     by=by,
                     ids=ids,
-                    start=start,
-                    end=end,
-                    categories=_categories([t for t in targets if t.period == period]),
+                    start=same[0].start,
+                    end=same[0].end,
+                    categories=_categories(same),
                 )
             )
         out[period] = tally
@@ -213,40 +253,35 @@ async def _tallies(
 
 
 def _status(
-    target: Target,
+    rule: _Rule,
     *,
-    tally: _Tally,
-    count_id: int,
+    done: int,
     subject: str,
     org_id: int,
     member_id: int | None,
     on: dt.date,
-    period_of: dt.date,
     excused: bool,
-    exempt_keys: set[tuple[int, int, dt.date]],
-    exempt_id: int,
+    exempt: bool,
 ) -> TargetStatus:
-    start, end = period_bounds(target.period, period_of)
-    done = tally.count(count_id, target)
-    days_left = (end - on).days
+    days_left = (rule.end - on).days
     state = state_of(
-        required=target.count,
+        required=rule.count,
         done=done,
-        period=target.period,
+        period=rule.period,
         days_left=days_left,
         excused=excused,
-        exempt=(exempt_id, target.id, start) in exempt_keys,  # type: ignore[operator]
+        exempt=exempt,
     )
     return TargetStatus(
-        target_id=target.id,  # type: ignore[arg-type]
-        name=target.name,
-        category=target.category,
-        form=target.form,
-        period=target.period,
-        required=target.count,
+        target_id=rule.id,
+        name=rule.name,
+        category=rule.category,
+        form=rule.form,
+        period=rule.period,
+        required=rule.count,
         done=done,
-        period_start=start,
-        period_end=end,
+        period_start=rule.start,
+        period_end=rule.end,
         days_left=days_left,
         state=state,
         subject=subject,
@@ -263,36 +298,33 @@ async def statuses_for_orgs(
     A handful of queries whatever the number of orgs. Orgs that do not exist are left out.
     """
     period_of = period_of or on
-    targets = [t for t in await repo.list_targets(session=session) if t.scope != "member"]
+    rules = _rules((t for t in await repo.list_targets(session=session) if t.scope != "member"), period_of)
     kinds = await repo.org_kinds(session=session, org_ids=org_ids)
     out: dict[int, list[TargetStatus]] = {org_id: [] for org_id in org_ids if org_id in kinds}
-    if not targets or not out:
+    if not rules or not out:
         return out
     ids = list(out)
-    tallies = await _tallies(session=session, by="org", ids=ids, targets=targets, period_of=period_of)
+    tallies = await _tallies(session=session, by="org", ids=ids, rules=rules)
     exempt = await repo.exemptions_by_org(
-        session=session,
-        org_ids=ids,
-        target_ids=[t.id for t in targets],  # type: ignore[misc]
-        starts=[period_bounds(t.period, period_of)[0] for t in targets],
+        session=session, org_ids=ids, target_ids=[r.id for r in rules], starts=[r.start for r in rules]
     )
+    by_kind: dict[str | None, list[_Rule]] = {}
     for org_id in ids:
+        kind = kinds[org_id]
+        if kind not in by_kind:
+            by_kind[kind] = [r for r in rules if binds_org(r, org_kind=kind)]
         out[org_id] = [
             _status(
-                t,
-                tally=tallies[t.period],
-                count_id=org_id,
+                r,
+                done=tallies[r.period].count(org_id, r),
                 subject="org",
                 org_id=org_id,
                 member_id=None,
                 on=on,
-                period_of=period_of,
                 excused=False,
-                exempt_keys=exempt,
-                exempt_id=org_id,
+                exempt=(org_id, r.id, r.start) in exempt,
             )
-            for t in targets
-            if binds_org(t, org_kind=kinds[org_id])
+            for r in by_kind[kind]
         ]
     return out
 
@@ -305,8 +337,21 @@ async def org_statuses(
     return result.get(org.id, [])  # type: ignore[arg-type]
 
 
-def _answers_for_org(member: Member) -> bool:
-    return member.role == "secretary"
+def _answers_for_org(role: str) -> bool:
+    """Who answers for an org's targets: its secretary."""
+    return role == "secretary"
+
+
+def _plan(rules: Sequence[_Rule], role: str, kind: str | None) -> list[tuple[_Rule, bool]]:
+    """The rules a member with this role in an org of this kind answers for; True: an org rule."""
+    out = []
+    for r in rules:
+        if r.scope == "member":
+            if binds_member(r, role=role, org_kind=kind):
+                out.append((r, False))
+        elif _answers_for_org(role) and binds_org(r, org_kind=kind):
+            out.append((r, True))
+    return out
 
 
 async def members_statuses(
@@ -319,85 +364,59 @@ async def members_statuses(
     A member on leave on `on` gets every status as "excused".
     """
     period_of = period_of or on
-    out: dict[int, list[TargetStatus]] = {m.id: [] for m in members}  # type: ignore[misc]
-    targets = await repo.list_targets(session=session)
-    if not members or not targets:
+    # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
+    people = [(m.id, m.org_id, m.role) for m in members]
+    out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}  # type: ignore[misc]
+    rules = _rules(await repo.list_targets(session=session), period_of)
+    if not people or not rules:
         return out
-    member_targets = [t for t in targets if t.scope == "member"]
-    org_targets = [t for t in targets if t.scope != "member"]
-    member_ids = [m.id for m in members]
-    kinds = await repo.org_kinds(session=session, org_ids=[m.org_id for m in members])
-    on_leave = await repo.members_on_leave(session=session, member_ids=member_ids, on=on)  # type: ignore[arg-type]
+    kinds = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
+    plans: dict[tuple[str, str | None], list[tuple[_Rule, bool]]] = {}
+    for _, org_id, role in people:
+        key = (role, kinds.get(org_id))
+        if key not in plans:
+            plans[key] = _plan(rules, *key)
+    member_rules = [r for r in rules if r.scope == "member"]
+    org_rules = [r for r in rules if r.scope != "member"]
+    bound = [mid for mid, org_id, role in people if any(not o for _, o in plans[(role, kinds.get(org_id))])]
+    org_ids = sorted({org_id for _, org_id, role in people if _answers_for_org(role)})
 
-    bound = [
-        m
-        for m in members
-        if any(binds_member(t, role=m.role, org_kind=kinds.get(m.org_id)) for t in member_targets)
-    ]
-    member_tallies = await _tallies(
-        session=session,
-        by="member",
-        ids=[m.id for m in bound],  # type: ignore[misc]
-        targets=member_targets,
-        period_of=period_of,
-    )
+    on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)  # type: ignore[misc]
+    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules)  # type: ignore[arg-type]
     member_exempt = await repo.exemptions_by_member(
         session=session,
-        member_ids=[m.id for m in bound],  # type: ignore[misc]
-        target_ids=[t.id for t in member_targets],  # type: ignore[misc]
-        starts=[period_bounds(t.period, period_of)[0] for t in member_targets],
+        member_ids=bound,  # type: ignore[arg-type]
+        target_ids=[r.id for r in member_rules],
+        starts=[r.start for r in member_rules],
     )
-    org_ids = sorted({m.org_id for m in members if _answers_for_org(m)})
-    org_tallies = await _tallies(
-        session=session, by="org", ids=org_ids, targets=org_targets, period_of=period_of
-    )
+    org_tallies = await _tallies(session=session, by="org", ids=org_ids, rules=org_rules)
     org_exempt = (
         await repo.exemptions_by_org(
             session=session,
             org_ids=org_ids,
-            target_ids=[t.id for t in org_targets],  # type: ignore[misc]
-            starts=[period_bounds(t.period, period_of)[0] for t in org_targets],
+            target_ids=[r.id for r in org_rules],
+            starts=[r.start for r in org_rules],
         )
         if org_ids
         else set()
     )
 
-    for m in members:
-        kind = kinds.get(m.org_id)
-        excused = m.id in on_leave
-        statuses = out[m.id]  # type: ignore[index]
-        for t in targets:
-            if t.scope == "member" and binds_member(t, role=m.role, org_kind=kind):
-                tally, count_id, exempt, exempt_id, subject = (
-                    member_tallies[t.period],
-                    m.id,
-                    member_exempt,
-                    m.id,
-                    "member",
-                )
-            elif t.scope != "member" and _answers_for_org(m) and binds_org(t, org_kind=kind):
-                tally, count_id, exempt, exempt_id, subject = (
-                    org_tallies[t.period],
-                    m.org_id,
-                    org_exempt,
-                    m.org_id,
-                    "org",
-                )
-            else:
-                continue
+    for mid, org_id, role in people:
+        excused = mid in on_leave
+        statuses = out[mid]  # type: ignore[index]
+        for r, for_org in plans[(role, kinds.get(org_id))]:
+            subject_id = org_id if for_org else mid
+            tally, exempt = (org_tallies, org_exempt) if for_org else (member_tallies, member_exempt)
             statuses.append(
                 _status(
-                    t,
-                    tally=tally,
-                    count_id=count_id,  # type: ignore[arg-type]
-                    subject=subject,
-                    org_id=m.org_id,
-                    member_id=m.id,
+                    r,
+                    done=tally[r.period].count(subject_id, r),  # type: ignore[arg-type]
+                    subject="org" if for_org else "member",
+                    org_id=org_id,
+                    member_id=mid,
                     on=on,
-                    period_of=period_of,
                     excused=excused,
-                    exempt_keys=exempt,
-                    exempt_id=exempt_id,  # type: ignore[arg-type]
+                    exempt=(subject_id, r.id, r.start) in exempt,
                 )
             )
     return out
