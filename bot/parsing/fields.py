@@ -8,7 +8,7 @@ from bot.parsing.numbers import NUM, to_int, to_number
 
 _PEOPLE_WORDS = "人|党员|干部|同志|群众|学员|职工|居民|同学|青年|委员|成员|支委|书记|村民|老人|代表|积极分子|班子成员|志愿者"
 _PEOPLE = re.compile(
-    rf"(?<![第\d.零〇一二两三四五六七八九十百])(?P<n>{NUM})\s*"
+    rf"(?<![第\d.零〇一二两三四五六七八九十百])(?P<n>{NUM})\s*(?:多|余)?\s*"
     rf"(?:人次|人(?!民)|名(?!单|义|称|额)|位(?!置)|个(?=\s*(?:{_PEOPLE_WORDS})))"
 )
 _COUNT_FIELD = re.compile(r"人数\s*[：:]?\s*(?P<n>\d+)(?!\s*[\d.]|\s*(?:个|家|户|份|次))")
