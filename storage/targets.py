@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,8 @@ from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, 
 from storage.orgs import audit
 
 SEEDED_ACTION = "targets.seeded"
+# Any fixed 64-bit number unique to this lock ('tgts' in ASCII).
+SEED_LOCK_KEY = 0x74677473
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 2000
 
@@ -109,8 +111,11 @@ async def seed_defaults(*, session: AsyncSession, defaults: list[dict[str, Any]]
     """Add the shipped default targets once. Returns how many were added (0 when seeded before).
 
     Seeding is recorded with an audit row, and skipped whenever any target row exists (removed
-    targets stay as inactive rows), so targets an admin removed never come back.
+    targets stay as inactive rows), so targets an admin removed never come back. On PostgreSQL a
+    transaction-scoped advisory lock keeps replicas starting together from seeding twice.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
     seeded = await session.execute(select(AuditLog.id).where(AuditLog.action == SEEDED_ACTION).limit(1))
     if seeded.first() is not None:
         return 0
