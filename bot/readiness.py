@@ -85,10 +85,10 @@ async def build_readiness(
         statuses: list[tuple[int, TargetStatus]] = []
         if scope.member_id is None:
             by_org = await statuses_for_orgs(
-                session=session, org_ids=list(scope.org_ids), on=on, period_of=start
+                session=session, org_ids=list(scope.org_ids), on=today, period_of=start
             )
             statuses += [(org_id, s) for org_id, found in by_org.items() for s in found]
-        by_member = await members_statuses(session=session, members=members, on=on, period_of=start)  # type: ignore[arg-type]
+        by_member = await members_statuses(session=session, members=members, on=today, period_of=start)  # type: ignore[arg-type]
         for member_id, found in by_member.items():
             statuses += [(member_id, s) for s in found if s.subject == "member" or scope.member_id]
         for subject_id, s in statuses:
@@ -104,7 +104,7 @@ async def build_readiness(
             tally = item.rows.setdefault(line, Tally(names.get(line, "")))
             tally.subjects.add(subject_id)
             met = s.state in ("done", "exempt")
-            if s.period_end >= on and not met:
+            if s.period_end >= today and not met:
                 tally.current = s
                 continue
             tally.counted += 1
@@ -122,7 +122,7 @@ def render(items: list[TargetReadiness], *, scope: Scope, year: int, today: dt.d
     if year > today.year:
         return [head, "该年度还没有开始。"]
     if not items:
-        return [head, "暂无适用的量化指标。管理员可用 /targets 设置。"]
+        return [head, "暂无适用的量化指标。管理员可用 /target 设置。"]
     complete = sum(1 for i in items if i.complete)
     lines = [head, f"如果今天考核：{complete}/{len(items)} 项指标没有缺口。"]
     for item in items:

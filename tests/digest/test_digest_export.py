@@ -1,0 +1,147 @@
+"""The Excel ledger read back with openpyxl, cell by cell; the audit log; the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+from digest_world import ADMIN, seed_world
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from bot.cli import main as cli_main
+from storage.db import in_thread
+from storage.models import AuditLog, DutyRecord, Member
+
+CATEGORY_HEADERS = [
+    "部署推进",
+    "督办过问",
+    "学习教育",
+    "组织生活",
+    "谈心谈话",
+    "批评教育",
+    "约谈诫勉",
+    "监督检查",
+    "调查研究",
+    "志愿服务",
+]
+
+
+async def _fix_times(harness) -> None:  # type: ignore[no-untyped-def]
+    async with harness.session() as session:
+        await session.execute(
+            update(DutyRecord).values(
+                created_at=dt.datetime(2026, 11, 17, 2, 30, tzinfo=dt.UTC),
+                updated_at=dt.datetime(2026, 11, 18, 1, 0, tzinfo=dt.UTC),
+            )
+        )
+
+
+async def test_export_workbook_cell_by_cell(harness) -> None:
+    await seed_world(harness)
+    await _fix_times(harness)
+    calls = await harness.send(ADMIN, "/export 2026-11")
+    document = harness.replies(calls, "sendDocument")[0]
+    name, data = document.files["document"]
+    assert name == "台账_第一党委_20261101-20261130.xlsx"
+    assert document.text == "📎 第一党委 · 2026年11月 台账，共 6 条记录。"
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["汇总", "台账", "未报告"]
+
+    summary = wb["汇总"]
+    rows = [list(r) for r in summary.iter_rows(values_only=True)]
+    assert rows[0] == ["组织", "类型", *CATEGORY_HEADERS, "合计", "支委会（每月1次）"]
+    assert rows[1] == ["第一党委", "党委", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, "—"]
+    assert rows[2] == ["第一支部", "党支部", 0, 0, 1, 1, 2, 0, 0, 0, 0, 0, 4, "1/1 已完成"]
+    # on 11-27 three days are left for 第二支部's 支委会: at risk
+    assert rows[3] == ["第二支部", "党支部", 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, "0/1 临期"]
+    assert len(rows) == 4
+
+    ledger = wb["台账"]
+    assert ledger.freeze_panes == "A2" and summary.freeze_panes == "A2"
+    header = [c.value for c in ledger[1]]
+    assert header == [
+        "组织",
+        "姓名",
+        "类别",
+        "形式",
+        "日期",
+        "人数",
+        "时长（分钟）",
+        "发现问题",
+        "整改问题",
+        "原文",
+        "佐证数",
+        "填报时间",
+        "修改时间",
+    ]
+    assert all(c.font.bold for c in ledger[1])
+    first = [c.value for c in ledger[4]]  # 第一支部's second record: the 支委会 of 11-17
+    assert first == [
+        "第一支部",
+        "张三",
+        "组织生活",
+        "支委会",
+        dt.datetime(2026, 11, 17),
+        7,
+        90,
+        3,
+        1,
+        "召开支委会<研究>&部署，发现问题3个，整改1个",
+        2,
+        dt.datetime(2026, 11, 17, 10, 30),
+        dt.datetime(2026, 11, 18, 9, 0),
+    ]
+    assert ledger["E4"].number_format == "yyyy-mm-dd"
+    assert ledger["L4"].number_format == "yyyy-mm-dd hh:mm"
+    assert ledger.column_dimensions["J"].width == 60
+    dates = [r[4].date() for r in ledger.iter_rows(min_row=2, values_only=True)]
+    orgs = [r[0] for r in ledger.iter_rows(min_row=2, values_only=True)]
+    assert orgs == ["第一党委", "第一支部", "第一支部", "第一支部", "第一支部", "第二支部"]
+    assert dates == [dt.date(2026, 11, d) for d in (20, 10, 17, 18, 19, 11)]
+    empty = [c.value for c in ledger[3]]  # a record without counts leaves the cells empty
+    assert empty[5:9] == [None, None, None, None] and empty[10] == 0
+
+    silent = [list(r) for r in wb["未报告"].iter_rows(values_only=True)]
+    assert silent == [
+        ["组织", "姓名", "身份", "情况", "连续未报告"],
+        ["第一党委", "管理员", "管理员", "未报告", "7个月以上"],
+        ["第一支部", "<b>李四</b>", "党员", "未报告", "7个月以上"],
+        ["第二支部", "钱五", "党员", "无法送达", "7个月以上"],
+        ["第二支部", "孙六", "党员", "请假", "7个月以上"],
+    ]
+
+    async with harness.session() as session:
+        audit = (await session.execute(select(AuditLog).where(AuditLog.action == "export"))).scalars().all()
+        admin = (await session.execute(select(Member).where(Member.telegram_id == ADMIN.id))).scalar_one()
+    assert len(audit) == 1
+    assert audit[0].actor_id == admin.id and audit[0].object_type == "org"
+    assert audit[0].detail == "第一党委 2026-11-01..2026-11-30 records=6"
+
+
+async def test_export_defaults_to_this_year(harness) -> None:
+    await seed_world(harness)
+    document = harness.replies(await harness.send(ADMIN, "/export"), "sendDocument")[0]
+    assert document.text == "📎 第一党委 · 2026年 台账，共 7 条记录。"  # October's inspection too
+
+
+async def test_command_line_export(harness, settings, tmp_path: Path, monkeypatch, capsys) -> None:
+    await seed_world(harness)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    out = tmp_path / "ledger.xlsx"
+    code = in_thread(cli_main, ["export", "--period", "2026-11", "--org", "第一支部", "-o", str(out)])
+    assert code == 0
+    assert f"wrote {out} (4 records, 2026年11月)" in capsys.readouterr().out
+    wb = load_workbook(out)
+    assert [r[1] for r in wb["台账"].iter_rows(min_row=2, values_only=True)] == [
+        "张三",
+        "张三",
+        "李书记",
+        "李书记",
+    ]
+    code = in_thread(cli_main, ["export", "--period", "2026-11", "--org", "没有这个组织", "-o", str(out)])
+    assert code == 2 and "没有找到组织「没有这个组织」" in capsys.readouterr().err
+    async with harness.session() as session:
+        audit = (await session.execute(select(AuditLog).where(AuditLog.action == "export"))).scalars().all()
+    assert [(a.actor_id, a.detail) for a in audit] == [(None, "第一支部 2026-11-01..2026-11-30 records=4")]
