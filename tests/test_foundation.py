@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.app import command_menu
+from bot.app import command_menu, start_services, stop_services
 
 
-async def test_application_starts_and_database_is_migrated(harness) -> None:
+async def test_application_starts_on_a_migrated_database_and_restarts_without_duplicates(harness) -> None:
     assert harness.api.sent("getMe"), "initialising the application asks Telegram who the bot is"
-    async with harness.session() as session:
-        tables = {"org", "member", "invitecode", "dutyrecord", "evidence", "auditlog"}
-        for table in tables:
-            count = (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
-            assert count == 0
+    tables = ("org", "member", "invitecode", "dutyrecord", "evidence", "auditlog", "target", "schedule")
+
+    async def counts() -> dict[str, int]:
+        async with harness.session() as session:
+            return {
+                t: (await session.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one() for t in tables
+            }
+
+    first = await counts()
+    assert first["dutyrecord"] == 0 and first["member"] == 0
+    # A second start (a restart) seeds nothing twice.
+    await stop_services(harness.app)
+    await start_services(harness.app, migrate=False)
+    assert await counts() == first
 
 
-def test_admin_menu_contains_everything_a_cadre_has() -> None:
+def test_admin_menu_contains_everything_a_cadre_has_and_more() -> None:
     cadre = {c.command for c in command_menu("cadre")}
     admin = {c.command for c in command_menu("admin")}
-    assert cadre <= admin
+    assert {"help", "my", "undo"} <= cadre
+    assert cadre < admin
