@@ -276,3 +276,24 @@ async def test_a_form_only_target_counts_the_form_in_any_category(db) -> None:
         assert [(s.done, s.state, s.describe()) for s in statuses] == [
             (2, "done", "今年党员大会已完成（2/2 次）")
         ]
+
+
+async def test_two_processes_starting_together_seed_once(database_url: str) -> None:
+    import asyncio
+
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+
+        async def seed(engine) -> int:  # type: ignore[no-untyped-def]
+            async with session_scope(create_sessionmaker(engine)) as session:
+                added = await targets.seed_defaults(session=session)
+                await asyncio.sleep(0.05)  # hold the transaction open while the other one starts
+                return added
+
+        added = await asyncio.gather(*(seed(e) for e in engines))
+        assert sorted(added) == [0, 6]
+        async with session_scope(create_sessionmaker(engines[0])) as session:
+            assert len(await repo.list_targets(session=session)) == 6
+    finally:
+        for engine in engines:
+            await engine.dispose()
