@@ -48,6 +48,7 @@ _FOUND = (
 _FIXED = re.compile(
     rf"(?:整改(?:到位|完毕|完成|落实)?|销号|办结)\s*(?:了)?\s*(?:问题)?\s*[，,]?\s*(?:共计?|合计)?\s*(?P<n>{NUM}){_UNIT}"
 )
+_ISSUE_HINT = re.compile(r"问题|整改|销号|办结|发现|指出|查摆|查找|找出|查出|排查|梳理")
 _ALL_FIXED = re.compile(r"全部(?:整改|销号|办结)|均已整改|都已整改|全部完成整改")
 
 
@@ -132,6 +133,8 @@ def find_participants(text: str) -> int | None:
 def find_issues(text: str) -> tuple[int | None, int | None, bool]:
     """(problems found, problems fixed, whether all found problems are said to be fixed)."""
     found = fixed = None
+    if not _ISSUE_HINT.search(text):
+        return found, fixed, False
     for pattern in _FOUND:
         m = pattern.search(text)
         if m:

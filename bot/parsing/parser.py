@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
 from bot.parsing.dates import find_date
 from bot.parsing.fields import find_duration, find_issues, find_participants
 from bot.parsing.rules import RuleSet
-from bot.parsing.splitter import Clause, split_clauses
+from bot.parsing.splitter import split_clauses
 
 # jieba holds one global tokenizer; every rule set's terms go into it, once per process.
 _JIEBA_LOCK = threading.Lock()
@@ -112,6 +113,13 @@ class _Draft:
         )
 
 
+def _combine(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One alternation of several cue patterns (one search instead of several)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+
+
 class Parser:
     """Parses check-in messages with one rule set. Deterministic; no I/O after construction."""
 
@@ -127,20 +135,31 @@ class Parser:
         self._priority = {c.code: c.priority for c in rules.category_list}
         self._veto = {c.code: c.veto for c in rules.category_list if c.veto}
         self._objectish = frozenset(c.code for c in rules.category_list if c.named_as_object)
+        # Every keyword starts with one of these character pairs: a clause without any needs no tokenizing.
+        self._openers = frozenset(w[:2] for w in self._keywords)
+        self._plan = _combine(rules.plan_cues)
+        self._cancel = _combine(rules.cancel_cues)
+        self._question = _combine(rules.question_cues)
+        self._object_after = _combine(rules.object_after)
+        self._object_before = _combine(rules.object_before)
 
     # -- keyword matching -------------------------------------------------------------------------
 
-    def _hits(self, tokens: list[tuple[str, int]], clause: Clause) -> list[tuple[str, str, int, int]]:
-        """(category, keyword, weight, offset in clause) for every keyword in the clause's tokens."""
-        hits = []
+    def _hits(self, text: str) -> list[tuple[str, str, int, int]]:
+        """(category, keyword, weight, offset) for every keyword among the tokens of a clause."""
+        hits: list[tuple[str, str, int, int]] = []
+        openers = self._openers
+        if not any(text[i : i + 2] in openers for i in range(len(text) - 1)):
+            return hits
         keywords = self._keywords
-        c_start, c_end = clause.start, clause.end
-        for token, t_start in tokens:
-            if t_start < c_start or t_start + len(token) > c_end:
-                continue
+        t_start = 0
+        # Tokens only serve keyword matching (every keyword is in the dictionary); numbers come from
+        # regular expressions over the raw text, so jieba's HMM pass for unknown words is not needed.
+        for token in self._lcut(text, HMM=False):
+            here, t_start = t_start, t_start + len(token)
             found = keywords.get(token)
             if found is not None:
-                hits.append((found[0], token, found[1], t_start - c_start))
+                hits.append((found[0], token, found[1], here))
             elif len(token) >= 3 and token not in self._neutral:
                 # A longer word that jieba keeps whole (慰问金) may hold a keyword.
                 i, n = 0, len(token)
@@ -149,7 +168,7 @@ class Parser:
                         sub = token[i : i + length]
                         found = keywords.get(sub)
                         if found is not None:
-                            hits.append((found[0], sub, found[1], t_start - c_start + i))
+                            hits.append((found[0], sub, found[1], here + i))
                             i += length - 1
                             break
                     i += 1
@@ -159,15 +178,14 @@ class Parser:
         """(category, keyword, effective weight) of the hit that decides the clause, if any."""
         best: tuple[int, int, int] | None = None
         chosen: tuple[str, str, int] | None = None
-        rules = self.rules
         for category, word, weight, pos in hits:
             veto = self._veto.get(category)
             if veto and any(v in text for v in veto):
                 continue
             end = pos + len(word)
             if category in self._objectish and (
-                any(p.match(text, end) for p in rules.object_after)
-                or any(p.search(text, 0, pos) for p in rules.object_before)
+                (self._object_after is not None and self._object_after.match(text, end))
+                or (self._object_before is not None and self._object_before.search(text, 0, pos))
             ):
                 weight = weight // _DEMOTED_SHARE or 1
             key = (-weight, pos, self._priority[category])
@@ -177,19 +195,8 @@ class Parser:
 
     def classify(self, text: str) -> str | None:
         """The category of a single clause, ignoring dates, plans and details (for rule examples)."""
-        clause = Clause(0, len(text), text, False)
-        tokens = self._tokens(text)
-        decided = self._decide(self._hits(tokens, clause), text)
+        decided = self._decide(self._hits(text), text)
         return decided[0] if decided else None
-
-    def _tokens(self, text: str) -> list[tuple[str, int]]:
-        # Tokens only serve keyword matching (every keyword is in the dictionary) and numbers come from
-        # regular expressions over the raw text, so the HMM pass for unknown words is not needed.
-        out, pos = [], 0
-        for token in self._lcut(text, HMM=False):
-            out.append((token, pos))
-            pos += len(token)
-        return out
 
     # -- the parse --------------------------------------------------------------------------------
 
@@ -198,7 +205,6 @@ class Parser:
         ref = now.date()
         rules = self.rules
         clauses = split_clauses(text)
-        tokens = self._tokens(text) if clauses else []
         in_force = ref
         drafts: list[_Draft] = []
         pending: list[_Details] = []
@@ -208,18 +214,18 @@ class Parser:
         blocked = False
         for clause in clauses:
             ctext = clause.text
-            if any(p.search(ctext) for p in rules.plan_cues):
+            if self._plan is not None and self._plan.search(ctext):
                 plans.append(ctext)
                 blocked = True
                 continue
             stated = find_date(ctext, ref, in_force)
             if stated is not None:
                 in_force = stated
-            if any(p.search(ctext) for p in rules.cancel_cues):
+            if self._cancel is not None and self._cancel.search(ctext):
                 cancelled.append(ctext)
                 blocked = True
                 continue
-            if clause.question or any(p.search(ctext) for p in rules.question_cues):
+            if clause.question or (self._question is not None and self._question.search(ctext)):
                 continue
             participants = find_participants(ctext)
             duration = find_duration(ctext)
@@ -227,7 +233,7 @@ class Parser:
             details = _Details(
                 stated, participants, duration, found, fixed, all_fixed, clause.start, clause.end
             )
-            decided = self._decide(self._hits(tokens, clause), ctext)
+            decided = self._decide(self._hits(ctext), ctext)
             if decided is not None and target is not None and decided[2] < rules.weak_weight:
                 decided = None  # a weak cue after an activity (已整改完毕…) is a detail of it
             if decided is not None:

@@ -101,7 +101,7 @@ def _check(result: ParseResult, text: str) -> None:
         assert isinstance(record.to_json()["date"], str)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_TEXT, now=_NOW)
 def test_never_raises_is_deterministic_and_spans_fit(parser: Parser, text: str, now: dt.datetime) -> None:
     first = parser.parse(text, now)
