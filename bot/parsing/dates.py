@@ -18,6 +18,7 @@ DATE_RE = re.compile(
     r"|(?P<mdot>(?<![\d.:：\-/])(?P<m3>\d{1,2})[.\-/](?P<d3>\d{1,2})"
     r"(?![\d.:：\-/]|\s*(?:小时|个|分|万|元|倍|%|天|人|名|次|h)))"
     rf"|(?P<cnmd>(?<!{_CN})(?P<m4>{_CN}{{1,3}})月(?P<d4>{_CN}{{1,3}})[日号])"
+    r"|(?P<dd>(?:(?P<mp>本月|这个月|上月|上个月)|(?<![\d.月第\-/]))(?P<d5>\d{1,2})\s*[日号](?![\d前内后]))"
     r"|(?P<rel>大前天|前天|前日|昨天|昨日|昨晚|昨早|昨夜|今天|今日|今早|今晚|今儿|当天|当日|同日|同一天|次日|第二天)"
     r"|(?P<wk>(?P<pre>上上个?|上个?|本|这个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
 )
@@ -58,6 +59,14 @@ def _month_day(ref: dt.date, month: int, day: int) -> dt.date | None:
     return found
 
 
+def _day_of_month(ref: dt.date, day: int, last_month: bool) -> dt.date | None:
+    """A bare day (28日): this month's, or last month's when it would lie after ref or is said so."""
+    year, month = ref.year, ref.month
+    if last_month or day > ref.day:
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return _safe_date(year, month, day) if year >= 1 else None
+
+
 def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | None:
     if m.group("ymd"):
         return _safe_date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
@@ -70,6 +79,8 @@ def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | Non
         if month is None or day is None:
             return None
         return _month_day(ref, month, day)
+    if m.group("dd"):
+        return _day_of_month(ref, int(m.group("d5")), m.group("mp") in ("上月", "上个月"))
     if m.group("rel"):
         word = m.group("rel")
         if word in _REL_OFFSET:

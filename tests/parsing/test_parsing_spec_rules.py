@@ -140,6 +140,10 @@ DATES: list[Row] = [
     ("2026年11月3日召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
     ("2026-11-03 召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
     ("2026.11.3 召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
+    # a bare day of the month: this month's, or last month's when it would lie ahead
+    ("本月3号召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
+    ("28日召开支委会", FRI, [("org_life", "2026-10-28", None, None, None, None)]),
+    ("上月20日召开支委会", FRI, [("org_life", "2026-10-20", None, None, None, None)]),
     # a month-day after the send day belongs to the previous year
     ("12月28日召开支委会", NEW_YEAR, [("org_life", "2026-12-28", None, None, None, None)]),
     # the date in force carries on; 同日 is that day
@@ -184,6 +188,8 @@ NUMBERS: list[Row] = [
     ("督办巡察反馈问题，已全部整改", FRI, [("oversee", "2026-11-27", None, None, None, None)]),
     ("督办巡察反馈问题，已整改", FRI, [("oversee", "2026-11-27", None, None, None, None)]),
     ("督办巡察反馈问题，已销号2个", FRI, [("oversee", "2026-11-27", None, None, None, 2)]),
+    ("组织党员观看红色电影，来了20多人", FRI, [("study", "2026-11-27", 20, None, None, None)]),
+    ("对食堂开展暗访，发现问题隐患3起", FRI, [("inspect", "2026-11-27", None, None, 3, None)]),
     # ordinals and months are no counts and no dates
     ("本月第2次主题党日，到会18人", FRI, [("org_life", "2026-11-27", 18, None, None, None)]),
 ]
@@ -201,6 +207,9 @@ PLANS_AND_CANCELLATIONS: list[Row] = [
     # 计划 and 准备 as nouns are no plan cues
     ("召开党委会，研究年度工作计划", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
     ("召开党组会，研究部署民主生活会准备工作", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
+    # a date that is the content of a meeting is no plan
+    ("昨晚开了个支委会，定了下个月主题党日的安排", FRI, [("org_life", "2026-11-26", None, None, None, None)]),
+    ("召开党委会，研究部署下周工作", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
     # a plan clause gives nothing, the activity beside it stays
     (
         "今天召开支委会。下周将开展主题党日",
