@@ -207,6 +207,9 @@ PLANS_AND_CANCELLATIONS: list[Row] = [
     # 计划 and 准备 as nouns are no plan cues
     ("召开党委会，研究年度工作计划", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
     ("召开党组会，研究部署民主生活会准备工作", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
+    # a cancellation cue that describes someone is no cancellation
+    ("对推迟交纳党费的党员进行批评", FRI, [("criticize", "2026-11-27", None, None, None, None)]),
+    ("对没有开展主题党日的支部进行通报批评", FRI, [("criticize", "2026-11-27", None, None, None, None)]),
     # a date that is the content of a meeting is no plan
     ("昨晚开了个支委会，定了下个月主题党日的安排", FRI, [("org_life", "2026-11-26", None, None, None, None)]),
     ("召开党委会，研究部署下周工作", FRI, [("deploy", "2026-11-27", None, None, None, None)]),
