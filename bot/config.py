@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_path: str = "/telegram"
+    # Updates processed at once in webhook mode (one chat's updates always one after another).
+    webhook_max_concurrent: int = 16
     # Serve /healthz and /metrics on this port (also in polling mode); None: only on the webhook port.
     health_port: int | None = None
     # With PostgreSQL: how often the scheduler's leader re-checks its lock and followers retry.

@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import time
+from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
 
@@ -104,10 +105,40 @@ def is_transient(error: BaseException) -> bool:
 # --- HTTP handlers ---------------------------------------------------------------------------
 
 
+class ChatTurns:
+    """Updates of one chat are processed one after another, in arrival order; different chats
+    concurrently, at most `limit` at once (so a card's button never races its own check-in)."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(max(1, limit))
+        self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int | None) -> AsyncIterator[None]:
+        lock, waiting = self._chats.get(chat_id, (asyncio.Lock(), 0))
+        self._chats[chat_id] = (lock, waiting + 1)
+        try:
+            async with lock, self._slots:
+                yield
+        finally:
+            lock, waiting = self._chats[chat_id]
+            if waiting == 1:
+                del self._chats[chat_id]
+            else:
+                self._chats[chat_id] = (lock, waiting - 1)
+
+
+def _chat_key(update: Update) -> int | None:
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
 class _Base(tornado.web.RequestHandler):
-    def initialize(self, app: Application, secret: str | None = None) -> None:
+    def initialize(self, app: Application, secret: str | None = None, turns: ChatTurns | None = None) -> None:
         self.app = app
         self.secret = secret
+        self.turns = turns or ChatTurns(1)
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
         self.set_status(status)
@@ -136,7 +167,8 @@ class TelegramWebhook(_Base):
         failures: list[BaseException] = []
         token = _failures.set(failures)
         try:
-            await self.app.update_processor.process_update(update, self.app.process_update(update))
+            async with self.turns.turn(_chat_key(update)):
+                await self.app.process_update(update)
         finally:
             _failures.reset(token)
         transient = [e for e in failures if is_transient(e)]
@@ -187,7 +219,12 @@ class HttpServer:
     """
 
     def __init__(
-        self, app: Application, *, webhook_path: str | None = None, secret: str | None = None
+        self,
+        app: Application,
+        *,
+        webhook_path: str | None = None,
+        secret: str | None = None,
+        max_concurrent: int = 16,
     ) -> None:
         routes: list[Any] = [
             (r"/healthz", Healthz, {"app": app}),
@@ -195,7 +232,10 @@ class HttpServer:
         ]
         if webhook_path is not None:
             path = "/" + webhook_path.strip("/")
-            routes.append((rf"{re.escape(path)}/?", TelegramWebhook, {"app": app, "secret": secret}))
+            turns = ChatTurns(max_concurrent)
+            routes.append(
+                (rf"{re.escape(path)}/?", TelegramWebhook, {"app": app, "secret": secret, "turns": turns})
+            )
         self._server = HTTPServer(_Quiet(routes), max_body_size=2 * 1024 * 1024)
         self.port: int | None = None
 
@@ -243,7 +283,12 @@ async def serve(
             if app.post_init:
                 await app.post_init(app)
             if webhook:
-                server = HttpServer(app, webhook_path=settings.webhook_path, secret=secret)
+                server = HttpServer(
+                    app,
+                    webhook_path=settings.webhook_path,
+                    secret=secret,
+                    max_concurrent=settings.webhook_max_concurrent,
+                )
                 await server.start(settings.webhook_listen, settings.webhook_port)
                 servers.append(server)
             if settings.health_port is not None and (
