@@ -211,6 +211,7 @@ class Parser:
         plans: list[str] = []
         cancelled: list[str] = []
         target: _Draft | None = None
+        weak_first: tuple[str, str, dt.date, bool, _Details] | None = None
         blocked = False
         for clause in clauses:
             ctext = clause.text
@@ -234,8 +235,15 @@ class Parser:
                 stated, participants, duration, found, fixed, all_fixed, clause.start, clause.end
             )
             decided = self._decide(self._hits(ctext), ctext)
-            if decided is not None and target is not None and decided[2] < rules.weak_weight:
-                decided = None  # a weak cue after an activity (已整改完毕…) is a detail of it
+            if decided is not None and decided[2] < rules.weak_weight:
+                if target is not None:
+                    decided = None  # a weak cue after an activity (已整改完毕…) is a detail of it
+                elif self._keywords[decided[1]][1] >= rules.weak_weight:
+                    # Only a form named as object (a heading such as 主题党日开展情况): a record only
+                    # when the message holds no other activity.
+                    if weak_first is None:
+                        weak_first = (decided[0], decided[1], in_force, stated is not None, details)
+                    decided = None
             if decided is not None:
                 draft = _Draft(decided[0], decided[1], in_force, stated is not None, details)
                 if not drafts:
@@ -249,6 +257,13 @@ class Parser:
                 target.absorb(details)
             else:
                 pending.append(details)
+        if not drafts and weak_first is not None:
+            category, keyword, day, day_stated, first = weak_first
+            draft = _Draft(category, keyword, day, day_stated, first)
+            for early in pending:
+                if early is not first:
+                    draft.absorb(early)
+            drafts.append(draft)
         return ParseResult(
             records=tuple(d.build() for d in drafts),
             plans=tuple(plans),

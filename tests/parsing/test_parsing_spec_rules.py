@@ -116,6 +116,12 @@ SPLITTING: list[Row] = [
         FRI,
         [("org_life", "2026-11-20", 9, None, None, None)],
     ),
+    # a heading that names a form as its subject is no second activity
+    (
+        "关于11月主题党日开展情况的报告。11月20日下午，支部开展主题党日活动，参加党员19名",
+        FRI,
+        [("org_life", "2026-11-20", 19, None, None, None)],
+    ),
     # a detail after the activity, with its own date
     ("谈心谈话2人，上周一的事", FRI, [("talk", "2026-11-16", 2, None, None, None)]),
     ("上午开展专项检查，发现问题4个。已整改完毕3个", FRI, [("inspect", "2026-11-27", None, None, 4, 3)]),
