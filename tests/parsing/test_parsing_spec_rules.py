@@ -174,6 +174,8 @@ NUMBERS: list[Row] = [
     ("走访了8户群众，听取意见", FRI, [("research", "2026-11-27", None, None, None, None)]),
     ("对4个支部开展督查", FRI, [("inspect", "2026-11-27", None, None, None, None)]),
     ("开展民意调查，回收问卷90份", FRI, [("inspect", "2026-11-27", None, None, None, None)]),
+    ("跟两个入党积极分子谈了谈", FRI, [("talk", "2026-11-27", 2, None, None, None)]),
+    ("召开支部大会，发展了2名新党员", FRI, [("org_life", "2026-11-27", None, None, None, None)]),
     ("与李某谈话", FRI, [("talk", "2026-11-27", None, None, None, None)]),
     ("召开党员大会，应到30人，实到27人", FRI, [("org_life", "2026-11-27", 27, None, None, None)]),
     (
