@@ -273,9 +273,11 @@ async def serve(
     with `/healthz` and `/metrics` served on the webhook port and/or HEALTH_PORT."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    signals: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
+            signals.append(sig)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     servers: list[HttpServer] = []
     try:
@@ -317,6 +319,8 @@ async def serve(
                 await app.updater.stop()
             await app.stop()
     finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
         if app.post_shutdown:
             await app.post_shutdown(app)
 

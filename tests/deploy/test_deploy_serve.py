@@ -1,0 +1,154 @@
+"""`dutybot run --webhook` and polling with HEALTH_PORT, end to end in one process: start-up
+registers the webhook with its secret, updates flow in, health is served, shutdown is clean."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.webhook import SECRET_HEADER, ChatTurns, check_webhook_settings, serve
+from handlers.memory_api import MemoryBotAPI
+from helpers import TgUser, message_dict
+
+SECRET = "serve-secret"
+USER = TgUser(701, "钱七")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": "1:SERVE",
+        "database_url": database_url,
+        "webhook_url": "https://bot.example.org/telegram",
+        "webhook_secret": SECRET,
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": _free_port(),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+async def _until(predicate: Callable[[], Any]) -> None:
+    for _ in range(500):  # up to 10 s
+        if await predicate() if asyncio.iscoroutinefunction(predicate) else predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def _get(port: int, path: str) -> httpx.Response | None:
+    try:
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+            return await client.get(f"http://127.0.0.1:{port}{path}")
+    except httpx.TransportError:
+        return None
+
+
+async def _run(app: Application, settings: Settings, *, webhook: bool, port: int, body) -> None:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, settings, webhook=webhook, stop=stop))
+
+    async def up() -> bool:
+        return await _get(port, "/healthz") is not None
+
+    try:
+        await _until(up)
+        await body()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
+async def test_webhook_mode_registers_the_webhook_and_processes_updates(database_url: str) -> None:
+    settings = _settings(database_url)
+    api = MemoryBotAPI()
+    app = build_application(settings, request=api, rate_limiter=None)
+    port = settings.webhook_port
+
+    async def body() -> None:
+        hook = api.sent("setWebhook")
+        assert hook and hook[0].params["url"] == "https://bot.example.org/telegram"
+        assert hook[0].params["secret_token"] == SECRET
+        update = {"update_id": 1, "message": message_dict(USER, "/start")}
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/telegram", json=update, headers={SECRET_HEADER: SECRET}
+            )
+        assert response.status_code == 200
+        assert api.sent("sendMessage", chat_id=USER.id), "the /start reply went out before the answer"
+        report = (await _get(port, "/healthz")).json()  # type: ignore[union-attr]
+        assert report["status"] == "ok" and report["role"] == "leader" and report["updates_handled"] == 1
+
+    await _run(app, settings, webhook=True, port=port, body=body)
+    assert not app.running and not app.bot_data.leadership.is_leader
+
+
+async def test_polling_with_a_health_port(database_url: str) -> None:
+    settings = _settings(database_url, health_port=_free_port())
+    api = MemoryBotAPI()
+    app = build_application(settings, request=api, rate_limiter=None)
+
+    async def body() -> None:
+        assert not api.sent("setWebhook")
+        api.updates.put_nowait({"update_id": 5, "message": message_dict(USER, "/start")})  # type: ignore[union-attr]
+        await _until(lambda: api.sent("sendMessage", chat_id=USER.id))
+        metrics = (await _get(settings.health_port, "/metrics")).text  # type: ignore[arg-type, union-attr]
+        assert 'dutybot_updates_handled_total{kind="message"} 1.0' in metrics
+        no_webhook = await _get(settings.health_port, "/telegram")  # type: ignore[arg-type]
+        assert no_webhook is not None and no_webhook.status_code == 404, "polling serves no webhook"
+
+    await _run(app, settings, webhook=False, port=settings.health_port, body=body)  # type: ignore[arg-type]
+    assert not app.running
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"webhook_url": None}, "WEBHOOK_URL"),
+        ({"webhook_secret": None}, "WEBHOOK_SECRET is required"),
+        ({"webhook_secret": "has spaces in it"}, "A-Z"),
+        ({}, None),
+    ],
+)
+def test_webhook_settings_are_checked_before_start(overrides: dict[str, Any], problem: str | None) -> None:
+    found = check_webhook_settings(_settings("sqlite+aiosqlite:///x.sqlite3", **overrides))
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+async def test_one_chat_in_order_different_chats_at_once() -> None:
+    turns = ChatTurns(limit=4)
+    events: list[str] = []
+    release = asyncio.Event()
+
+    async def work(chat: int, name: str) -> None:
+        async with turns.turn(chat):
+            events.append(f"start {name}")
+            if name == "a1":
+                await release.wait()
+            events.append(f"end {name}")
+
+    tasks = [
+        asyncio.create_task(work(1, "a1")),
+        asyncio.create_task(work(1, "a2")),
+        asyncio.create_task(work(2, "b1")),
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert events == ["start a1", "start b1", "end b1"], "a2 waits for a1; chat 2 does not"
+    release.set()
+    await asyncio.gather(*tasks)
+    assert events[3:] == ["end a1", "start a2", "end a2"]
+    assert turns._chats == {}, "no lock is kept for a chat that went quiet"
