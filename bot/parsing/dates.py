@@ -67,7 +67,7 @@ def _day_of_month(ref: dt.date, day: int, last_month: bool) -> dt.date | None:
     return _safe_date(year, month, day) if year >= 1 else None
 
 
-def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | None:
+def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date, week: str) -> dt.date | None:
     if m.group("ymd"):
         return _safe_date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
     if m.group("md"):
@@ -93,7 +93,7 @@ def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | Non
             return _shift(in_force, 1)
     if m.group("wk"):
         weekday = _WEEKDAY[m.group("wd")]
-        prefix = (m.group("pre") or "").replace("个", "")
+        prefix = (m.group("pre") or week).replace("个", "")
         offset = 1 - ref.isoweekday()  # days from ref back to its week's Monday
         if prefix in ("本", "这"):
             return _shift(ref, offset + weekday - 1)
@@ -105,13 +105,26 @@ def _resolve(m: re.Match[str], ref: dt.date, in_force: dt.date) -> dt.date | Non
     return None
 
 
-def find_date(text: str, ref: dt.date, in_force: dt.date) -> dt.date | None:
-    """The first valid date stated in `text`, or None."""
+def find_date(text: str, ref: dt.date, in_force: dt.date, week: str = "") -> dt.date | None:
+    """The first valid date stated in `text`, or None. `week` ('上', '本' or '') is the week a heading
+    such as 上周工作小结 set for weekdays named without a prefix."""
     for m in DATE_RE.finditer(text):
-        found = _resolve(m, ref, in_force)
+        found = _resolve(m, ref, in_force, week)
         if found is not None:
             return found
     return None
+
+
+_WEEK_HEADING = re.compile(r"(?P<pre>上上|上个?|本|这个?)(?:周|星期|礼拜)(?![一二三四五六日天1-7])")
+
+
+def week_of_heading(text: str) -> str | None:
+    """'上' or '本' when the text names a whole week (上周工作小结), else None."""
+    m = _WEEK_HEADING.search(text)
+    if m is None:
+        return None
+    pre = m.group("pre").replace("个", "")
+    return "本" if pre == "这" else pre
 
 
 def starts_with_date(text: str) -> bool:

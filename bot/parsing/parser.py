@@ -8,7 +8,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from bot.parsing.dates import find_date
+from bot.parsing.dates import find_date, week_of_heading
 from bot.parsing.fields import find_duration, find_issues, find_participants
 from bot.parsing.rules import RuleSet
 from bot.parsing.splitter import split_clauses
@@ -212,6 +212,7 @@ class Parser:
         cancelled: list[str] = []
         target: _Draft | None = None
         weak_first: tuple[str, str, dt.date, bool, _Details] | None = None
+        week = ""  # the week a heading named (上周工作小结), for weekdays without a prefix
         blocked = False
         for clause in clauses:
             ctext = clause.text
@@ -219,7 +220,10 @@ class Parser:
                 plans.append(ctext)
                 blocked = True
                 continue
-            stated = find_date(ctext, ref, in_force)
+            heading_week = week_of_heading(ctext)
+            if heading_week is not None:
+                week = heading_week
+            stated = find_date(ctext, ref, in_force, week)
             if stated is not None:
                 in_force = stated
             if self._cancel is not None and self._cancel.search(ctext):

@@ -146,6 +146,12 @@ DATES: list[Row] = [
     ("2026年11月3日召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
     ("2026-11-03 召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
     ("2026.11.3 召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
+    # a heading that names a week sets it for weekdays named without a prefix
+    (
+        "上周工作小结：\n1. 周二召开党委会；\n2. 周四组织中心组学习",
+        FRI,
+        [("deploy", "2026-11-17", None, None, None, None), ("study", "2026-11-19", None, None, None, None)],
+    ),
     # a bare day of the month: this month's, or last month's when it would lie ahead
     ("本月3号召开支委会", FRI, [("org_life", "2026-11-03", None, None, None, None)]),
     ("28日召开支委会", FRI, [("org_life", "2026-10-28", None, None, None, None)]),
