@@ -136,3 +136,26 @@ def test_start_up_stops_on_a_broken_rules_path(tmp_path: Path, capsys: pytest.Ca
     assert code == 2
     err = capsys.readouterr().err
     assert str(path) in err and "not valid JSON" in err and "Traceback" not in err
+
+
+def test_jieba_is_initialised_once_per_process(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jieba
+
+    Parser(rules)
+
+    def _again() -> None:
+        raise AssertionError("jieba initialised a second time")
+
+    monkeypatch.setattr(jieba, "initialize", _again)
+    second = Parser(rules)
+    assert second.classify("召开支委会") == "org_life"
+
+
+def test_importing_the_package_does_no_work() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, bot.parsing; print('jieba' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False" and proc.stderr == ""
