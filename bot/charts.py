@@ -62,25 +62,37 @@ def bar_chart_png(
     matplotlib.use("Agg")
     from matplotlib import font_manager
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     font = font_manager.FontProperties(fname=path)
+    small = font_manager.FontProperties(fname=path, size=8)
     with _lock:
-        height = 1.2 + 0.45 * len(labels) * max(1, len(series)) ** 0.5
-        fig = Figure(figsize=(7, height), dpi=110)
+        rows = len(labels) * max(1, len(series))
+        height = 1.4 + 0.22 * rows
+        fig = Figure(figsize=(7, height), dpi=100)
+        # fixed margins: tight_layout would lay the text out twice more
+        fig.subplots_adjust(left=0.17, right=0.96, top=1 - 0.55 / height, bottom=0.75 / height)
         ax = fig.add_subplot()
         bar = 0.8 / max(1, len(series))
         colors = ("#c0392b", "#bdc3c7", "#2c3e50")
         for i, (name, values) in enumerate(series):
-            positions = [n + (len(series) - 1 - 2 * i) * bar / 2 for n in range(len(labels))]
+            # the first series on top of each group (the y axis is inverted below)
+            positions = [n - 0.4 + bar * (i + 0.5) for n in range(len(labels))]
             bars = ax.barh(positions, values, height=bar, label=name, color=colors[i % len(colors)])
             ax.bar_label(bars, fmt="%g", padding=2, fontsize=8)
         ax.set_yticks(range(len(labels)))
         ax.set_yticklabels(labels, fontproperties=font)
         ax.invert_yaxis()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, fontproperties=font)
-        ax.legend(prop=font, loc="lower right", fontsize=8)
+        ax.legend(
+            prop=small,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.35 / height * 7 / 7),
+            ncol=len(series),
+            frameon=False,
+        )
         ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -10,6 +10,7 @@ All counting is done by storage.stats in SQL over the period's date range.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import logging
@@ -23,7 +24,8 @@ from bot.periods import PERIOD_NAMES, period_bounds
 from bot.periods_parse import Period, last_full_week, period_from_bounds, period_of
 from storage import orgs as org_repo
 from storage import stats
-from storage.models import ORG_KIND_NAMES, Member, Org
+from storage.models import ORG_KIND_NAMES, Member
+from storage.stats import OrgRow
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,13 @@ class Scope:
     org_ids: tuple[int, ...]
     member_id: int | None = None
     member_name: str | None = None
-    # The subtree is the whole database: no org filter is needed.
+    # The subtree is the whole database: members need no org filter. Records keep theirs, so
+    # the (org_id, date) index serves every date range.
     everything: bool = False
 
     @property
     def records(self) -> stats.RecordScope:
-        return stats.RecordScope(None if self.everything else self.org_ids, self.member_id)
+        return stats.RecordScope(self.org_ids, self.member_id)
 
     @property
     def title(self) -> str:
@@ -68,19 +71,19 @@ class ScopeError(Exception):
     """The request names an org the asker may not see, or one that does not exist (Chinese text)."""
 
 
-def _subtree_scope(all_orgs: list[Org], root: Org) -> Scope:
+def _subtree_scope(all_orgs: list[OrgRow], root: OrgRow) -> Scope:
     ids = tuple(org_repo.subtree_ids(all_orgs, root.id))  # type: ignore[arg-type]
     return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs))  # type: ignore[arg-type]
 
 
-def _find_org(all_orgs: list[Org], name: str) -> Org:
+def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
     for org in all_orgs:
         if org.name == name:
             return org
     raise ScopeError(f"没有找到组织「{html.escape(name)}」。请发送完整的组织名称。")
 
 
-def _tree_root(all_orgs: list[Org], org_id: int) -> Org:
+def _tree_root(all_orgs: list[OrgRow], org_id: int) -> OrgRow:
     by_id = {o.id: o for o in all_orgs}
     org = by_id[org_id]
     while org.parent_id is not None and org.parent_id in by_id:
@@ -177,7 +180,8 @@ class Digest:
     silent: list[SilentMember] = field(default_factory=list)
     issues_found: int = 0
     issues_fixed: int = 0
-    open_issues: int = 0  # found minus fixed since the start of the year
+    open_issues: int = 0  # found minus fixed over the steadiness weeks
+    chart: asyncio.Future[bytes | None] | None = None  # drawn while the other figures are counted
     targets: list[TargetLine] = field(default_factory=list)
     own_targets: list[str] = field(default_factory=list)  # a member's own target lines
     steadiness: list[tuple[str, list[bool]]] = field(default_factory=list)
@@ -190,7 +194,7 @@ def _category_names() -> dict[str, str]:
     return dict(CATEGORIES)
 
 
-def _children(all_orgs: list[Org]) -> dict[int | None, list[int]]:
+def _children(all_orgs: list[OrgRow]) -> dict[int | None, list[int]]:
     out: dict[int | None, list[int]] = defaultdict(list)
     for org in all_orgs:
         out[org.parent_id].append(org.id)  # type: ignore[arg-type]
@@ -312,8 +316,12 @@ async def build_digest(
     period: Period,
     today: dt.date,
     categories: dict[str, str] | None = None,
+    chart: bool = False,
 ) -> Digest:
-    """Gather every figure of the digest (a fixed number of queries, each over a bounded date range)."""
+    """Gather every figure of the digest (a fixed number of queries, each over a bounded date range).
+
+    With `chart`, the chart is drawn in a worker thread as soon as the counts are known.
+    """
     digest = Digest(scope, period, today, categories or _category_names())
     rs = scope.records
     prev = period.previous()
@@ -329,10 +337,21 @@ async def build_digest(
     digest.records = sum(digest.by_category.values())
     digest.prev_records = sum(digest.prev_by_category.values())
 
-    year_start = dt.date(period.end.year, 1, 1)
-    ytd = await stats.issue_totals(session=session, scope=rs, start=year_start, end=period.end)
-    digest.open_issues = max(ytd[0] - ytd[1], 0)
+    if chart:
+        digest.chart = asyncio.ensure_future(_draw(digest))
+    try:
+        await _more_figures(session=session, digest=digest, counts=counts)
+    except BaseException:
+        if digest.chart is not None:
+            digest.chart.cancel()
+        raise
+    return digest
 
+
+async def _more_figures(*, session: AsyncSession, digest: Digest, counts: list[stats.CategoryCount]) -> None:
+    """Members and silence, targets, steadiness and levels."""
+    scope, period, rs = digest.scope, digest.period, digest.scope.records
+    prev = period.previous()
     all_orgs = await stats.org_rows(session=session)
     org_names = {o.id: o.name for o in all_orgs}
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
@@ -352,25 +371,25 @@ async def build_digest(
     digest.unreachable = sum(1 for s in digest.silent if s.status == "unreachable")
     digest.expected = digest.members - digest.on_leave - digest.unreachable
 
-    on = min(period.end, today)
+    on = min(period.end, digest.today)
     digest.targets, digest.own_targets = await _target_lines(
         session=session, scope=scope, members=members, on=on
     )
 
+    await _steadiness(session=session, digest=digest, all_orgs=all_orgs)
     if scope.member_id is None:
-        await _steadiness(session=session, digest=digest, all_orgs=all_orgs)
         _levels(digest, all_orgs, counts, members)
-    return digest
+    else:
+        digest.steadiness = []  # one person's weeks are not a sub-org's steadiness
 
 
-async def _steadiness(*, session: AsyncSession, digest: Digest, all_orgs: list[Org]) -> None:
-    """Weeks with activity out of the last 8 (ending with the period's last week), per sub-org."""
+async def _steadiness(*, session: AsyncSession, digest: Digest, all_orgs: list[OrgRow]) -> None:
+    """Weeks with activity out of the last 8 (ending with the period's last week), per sub-org,
+    and the problems found but not yet fixed over those weeks."""
     scope = digest.scope
     last_week_start = period_bounds("week", digest.period.end)[0]
-    first = last_week_start - dt.timedelta(weeks=STEADY_WEEKS - 1)
-    days = await stats.active_days(
-        session=session, scope=scope.records, start=first, end=last_week_start + dt.timedelta(days=6)
-    )
+    starts = [last_week_start - dt.timedelta(weeks=STEADY_WEEKS - 1 - i) for i in range(STEADY_WEEKS)]
+    activity = await stats.weekly_activity(session=session, scope=scope.records, week_starts=starts)
     children = _children(all_orgs)
     branches = sorted(children.get(scope.root_id, [])) or [scope.root_id]
     owner: dict[int, int] = {}
@@ -378,15 +397,19 @@ async def _steadiness(*, session: AsyncSession, digest: Digest, all_orgs: list[O
         for org_id in org_repo.subtree_ids(all_orgs, branch):
             owner[org_id] = branch
     weeks: dict[int, set[int]] = defaultdict(set)
-    for org_id, day in days:
-        if org_id in owner:
-            weeks[owner[org_id]].add((day - first).days // 7)
+    found = fixed = 0
+    for row in activity:
+        found += row.issues_found
+        fixed += row.issues_fixed
+        if row.org_id in owner and row.records:
+            weeks[owner[row.org_id]].add(row.week)
+    digest.open_issues = max(found - fixed, 0)
     names = {o.id: o.name for o in all_orgs}
     digest.steadiness = [(names[b], [i in weeks[b] for i in range(STEADY_WEEKS)]) for b in branches]
 
 
 def _levels(
-    digest: Digest, all_orgs: list[Org], counts: list[stats.CategoryCount], members: list[stats.MemberRow]
+    digest: Digest, all_orgs: list[OrgRow], counts: list[stats.CategoryCount], members: list[stats.MemberRow]
 ) -> None:
     """Records per member at each depth of the subtree, so 上头热、下头冷 shows."""
     children = _children(all_orgs)
@@ -509,7 +532,9 @@ def render(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> list[str]
                 lines.append(f"……另有 {hidden} 人，完整名单见「导出台账」")
         elif d.expected:
             lines.append("未报告：无")
-    lines.append(f"问题整改：发现 {d.issues_found} · 已整改 {d.issues_fixed} · 今年待整改 {d.open_issues}")
+    lines.append(
+        f"问题整改：发现 {d.issues_found} · 已整改 {d.issues_fixed} · 近{STEADY_WEEKS}周待整改 {d.open_issues}"
+    )
     if d.steadiness:
         lines.append(f"<b>常抓</b>（近 {STEADY_WEEKS} 周有活动的周数）")
         lines.extend(
@@ -579,22 +604,27 @@ def digest_buttons(scope: Scope, period: Period) -> list[tuple[str, str]]:
     ]
 
 
+async def _draw(digest: Digest) -> bytes | None:
+    """Records per category, this period against the previous one (None when there is nothing)."""
+    if not (digest.records or digest.prev_records):
+        return None
+    codes = [c for c in digest.categories if digest.by_category[c] or digest.prev_by_category[c]]
+    period, prev = digest.period, digest.period.previous()
+    return await bar_chart(
+        f"{digest.scope.title} · 各类记录",
+        [digest.categories[c] for c in codes],
+        [
+            (f"本期 {period.label}", [digest.by_category[c] for c in codes]),
+            (f"上期 {prev.label}", [digest.prev_by_category[c] for c in codes]),
+        ],
+    )
+
+
 async def digest_message(
     *, session: AsyncSession, scope: Scope, period: Period, today: dt.date, chart: bool = True
 ) -> DigestMessage:
-    digest = await build_digest(session=session, scope=scope, period=period, today=today)
-    png = None
-    if chart and (digest.records or digest.prev_records):
-        codes = [c for c in digest.categories if digest.by_category[c] or digest.prev_by_category[c]]
-        prev = period.previous()
-        png = await bar_chart(
-            f"{digest.scope.title} · 各类记录",
-            [digest.categories[c] for c in codes],
-            [
-                (f"本期 {period.label}", [digest.by_category[c] for c in codes]),
-                (f"上期 {prev.label}", [digest.prev_by_category[c] for c in codes]),
-            ],
-        )
+    digest = await build_digest(session=session, scope=scope, period=period, today=today, chart=chart)
+    png = await digest.chart if digest.chart is not None else None
     return DigestMessage(_fit(digest), png, digest_buttons(scope, period), period, scope)
 
 

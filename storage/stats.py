@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DutyRecord, Evidence, Leave, Member, Org
@@ -96,18 +96,6 @@ async def category_counts(
     return [CategoryCount(int(o), c, k, int(n), int(f), int(x)) for o, c, k, n, f, x in rows]
 
 
-async def issue_totals(
-    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
-) -> tuple[int, int]:
-    """Problems found and fixed in [start, end]."""
-    query = select(
-        func.coalesce(func.sum(DutyRecord.issues_found), 0),
-        func.coalesce(func.sum(DutyRecord.issues_fixed), 0),
-    ).where(*scope.conditions(start, end))
-    found, fixed = (await session.execute(query)).one()
-    return int(found), int(fixed)
-
-
 async def reporting_member_ids(
     *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
 ) -> set[int]:
@@ -128,16 +116,41 @@ async def last_record_dates(
     return {int(m): _as_date(d) for m, d in (await session.execute(query)).all()}
 
 
-async def active_days(
-    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
-) -> list[tuple[int, dt.date]]:
-    """Distinct (org, date) pairs with a record in [start, end]."""
+@dataclass(frozen=True)
+class WeekActivity:
+    org_id: int
+    week: int  # index into the week starts asked for
+    records: int
+    issues_found: int
+    issues_fixed: int
+
+
+async def weekly_activity(
+    *, session: AsyncSession, scope: RecordScope, week_starts: Sequence[dt.date]
+) -> list[WeekActivity]:
+    """Records and problems per (org, week) for consecutive weeks starting on `week_starts`.
+
+    The week is bucketed in SQL (a portable CASE over the boundaries), so at most
+    orgs × weeks rows come back whatever the number of records.
+    """
+    r = DutyRecord
+    starts = sorted(week_starts)
+    bucket = case(
+        *((r.date >= start, index) for index, start in reversed(list(enumerate(starts)))), else_=-1
+    ).label("week")
     query = (
-        select(DutyRecord.org_id, DutyRecord.date)
-        .where(*scope.conditions(start, end))
-        .group_by(DutyRecord.org_id, DutyRecord.date)
+        select(
+            r.org_id,
+            bucket,
+            func.count(),
+            func.coalesce(func.sum(r.issues_found), 0),
+            func.coalesce(func.sum(r.issues_fixed), 0),
+        )
+        .where(*scope.conditions(starts[0], starts[-1] + dt.timedelta(days=6)))
+        .group_by(r.org_id, bucket)
     )
-    return [(int(o), _as_date(d)) for o, d in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    return [WeekActivity(int(o), int(w), int(n), int(f), int(x)) for o, w, n, f, x in rows]
 
 
 async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -> list[MemberRow]:
@@ -163,8 +176,18 @@ async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -
     return {int(m) for m in (await session.execute(query)).scalars()}
 
 
-async def org_rows(*, session: AsyncSession) -> list[Org]:
-    return list((await session.execute(select(Org).order_by(Org.id))).scalars())
+@dataclass(frozen=True)
+class OrgRow:
+    id: int
+    name: str
+    parent_id: int | None
+    kind: str
+
+
+async def org_rows(*, session: AsyncSession) -> list[OrgRow]:
+    """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs)."""
+    query = select(Org.id, Org.name, Org.parent_id, Org.kind).order_by(Org.id)
+    return [OrgRow(*row) for row in (await session.execute(query)).all()]
 
 
 async def ledger_rows(
