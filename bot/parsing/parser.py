@@ -76,6 +76,12 @@ class _Details:
     start: int
     end: int
 
+    def reports_anything(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.participants, self.duration_min, self.issues_found, self.issues_fixed)
+        )
+
 
 @dataclass(slots=True)
 class _Draft:
@@ -267,7 +273,9 @@ class Parser:
             for early in pending:
                 if early is not first:
                     draft.absorb(early)
-            drafts.append(draft)
+            # A form named only as object is an activity when the message reports something about it.
+            if draft.details.reports_anything():
+                drafts.append(draft)
         return ParseResult(
             records=tuple(d.build() for d in drafts),
             plans=tuple(plans),

@@ -74,6 +74,7 @@ BOUNDARIES: list[Row] = [
     ("通报批评主题党日流于形式的支部", FRI, [("criticize", "2026-11-27", None, None, None, None)]),
     ("巡察组反馈问题已整改完毕，共4项", FRI, [("oversee", "2026-11-27", None, None, None, 4)]),
     ("在党员大会上点名批评2名党员", FRI, [("criticize", "2026-11-27", 2, None, None, None)]),
+    ("检查中发现问题3个，已整改2个", FRI, [("inspect", "2026-11-27", None, None, 3, 2)]),
     # 7. 走访慰问 is service; 走访 to listen is research
     ("走访慰问了2名老党员", FRI, [("service", "2026-11-27", 2, None, None, None)]),
     ("走访辖区商户，听取意见建议", FRI, [("research", "2026-11-27", None, None, None, None)]),
@@ -241,6 +242,9 @@ NOT_A_CHECK_IN: list[Row] = [
     ("支委会记录要上传吗", FRI, []),
     ("最近工作太多了，忙不过来", FRI, []),
     ("收到，谢谢", FRI, []),
+    ("各支部请于本周五前完成主题党日活动", FRI, []),
+    ("提醒：本周五前报送支委会会议记录", FRI, []),
+    ("关于主题党日开展情况的报告", FRI, []),
     ("", FRI, []),
     ("👍👍", FRI, []),
 ]
