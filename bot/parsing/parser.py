@@ -248,9 +248,9 @@ class Parser:
             if decided is not None and decided[2] < rules.weak_weight:
                 if target is not None:
                     decided = None  # a weak cue after an activity (已整改完毕…) is a detail of it
-                elif self._keywords[decided[1]][1] >= rules.weak_weight:
-                    # Only a form named as object (a heading such as 主题党日开展情况): a record only
-                    # when the message holds no other activity.
+                elif decided[2] < rules.figure_weight:
+                    # Only a form named as object (a heading such as 主题党日开展情况) or a faint cue:
+                    # a record only when the message holds no other activity and reports a figure.
                     if weak_first is None:
                         weak_first = (decided[0], decided[1], in_force, stated is not None, details)
                     decided = None

@@ -65,6 +65,7 @@ class RuleSet:
     question_cues: tuple[re.Pattern[str], ...]
     user_dict: tuple[str, ...] = ()
     weak_weight: int = 0
+    figure_weight: int = 0
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
 
     @property
@@ -102,6 +103,12 @@ def _strings(where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(where, "expected a list of non-empty strings")
     return tuple(v.strip() for v in value)
+
+
+def _weight(source: str, name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _fail(source, f"'{name}' must be a non-negative integer, got {value!r}")
+    return value
 
 
 def _flag(where: str, value: Any) -> bool:
@@ -179,12 +186,12 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
                 source,
                 f"neutral word {word!r} is also a keyword of category {keywords[word].category!r}",
             )
-    weak_weight = data.get("weak_weight", 0)
-    if not isinstance(weak_weight, int) or isinstance(weak_weight, bool) or weak_weight < 0:
-        raise _fail(source, f"'weak_weight' must be a non-negative integer, got {weak_weight!r}")
+    weak_weight = _weight(source, "weak_weight", data.get("weak_weight", 0))
+    figure_weight = _weight(source, "figure_weight", data.get("figure_weight", 0))
     return RuleSet(
         source=source,
         weak_weight=weak_weight,
+        figure_weight=figure_weight,
         category_list=tuple(categories),
         keywords=keywords,
         neutral=frozenset(neutral),

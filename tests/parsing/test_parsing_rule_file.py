@@ -93,6 +93,11 @@ def test_broken_json_is_reported_with_line_and_column(tmp_path: Path) -> None:
         (lambda d: d["categories"][0]["keywords"].update({"三会 一课": 5}), "holds a space"),
         (lambda d: d.update(plan_cues=["(unclosed"]), "plan_cues: bad regular expression"),
         (lambda d: d["categories"][2].update(veto="学习"), "category 'study': veto: expected a list"),
+        (lambda d: d.update(weak_weight=-1), "'weak_weight' must be a non-negative integer"),
+        (
+            lambda d: d["categories"][3].update(named_as_object="yes"),
+            "named_as_object: expected true or false",
+        ),
     ],
 )
 def test_inconsistent_rules_say_what_and_where(mutate, expected: str) -> None:
