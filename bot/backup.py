@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 PG_BACKUP_HINT = (
-    'PostgreSQL: back up with `pg_dump --format=custom --file=dutybot.dump "$DATABASE_URL_FOR_PSQL"` '
-    "and restore with `pg_restore --clean --if-exists --dbname=... dutybot.dump` (see README, Backups)"
+    "this is a PostgreSQL database: back up with pg_dump and restore with pg_restore, e.g. "
+    "`pg_dump --format=custom --file=dutybot.dump postgresql://USER@HOST/DB` (README: Backups)"
 )
 
 

@@ -7,6 +7,7 @@ serves `metrics_of(services).exposition()`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from prometheus_client import (
@@ -56,6 +57,20 @@ class Metrics:
         self.updates_handled.labels(kind).inc()
         self.last_update_at = when
         self.last_update.set(when.timestamp())
+
+    def check_in(self, records: Sequence[object], result: Any) -> None:
+        """A new message went through the parser: count its records, or a failure to read it."""
+        self.records_stored.inc(len(records))
+        if not records and not (result is not None and (result.plans or result.cancelled)):
+            self.parse_failures.inc()
+
+    def deliveries(self, statuses: Iterable[str]) -> None:
+        """Outcomes of nudges and digests: `sent`, or the reason they were not (forbidden, …)."""
+        for status in statuses:
+            if status == "sent":
+                self.nudges_sent.inc()
+            else:
+                self.nudges_failed.labels(status).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format Prometheus scrapes, and its content type."""

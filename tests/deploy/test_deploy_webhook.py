@@ -162,5 +162,23 @@ async def test_metrics_count_updates_records_and_time_the_replies(web) -> None: 
     assert 'dutybot_updates_handled_total{kind="message"} 1.0' in text
     assert 'dutybot_send_latency_seconds_count{method="sendMessage"} 1.0' in text
     assert "dutybot_leader 1.0" in text
-    for name in ("dutybot_records_stored_total", "dutybot_parse_failures_total", "dutybot_nudges_sent_total"):
-        assert name in text
+    assert "dutybot_records_stored_total 1.0" in text
+    assert "dutybot_parse_failures_total 0.0" in text
+
+    await _post(client, _update("今天忙了一整天", harness.clock.now()))
+    await _post(client, _update("明天上午准备召开支部党员大会", harness.clock.now()))
+    text = (await client.get("/metrics")).text
+    assert "dutybot_parse_failures_total 1.0" in text, "a plan is understood, not a failure"
+    assert "dutybot_records_stored_total 1.0" in text
+    assert 'dutybot_updates_handled_total{kind="message"} 3.0' in text
+
+
+def test_delivery_outcomes_are_counted_by_reason() -> None:
+    from bot.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.deliveries(["sent", "sent", "forbidden", "unknown", "failed", "sent"])
+    assert metrics.value("dutybot_nudges_sent_total") == 3
+    assert metrics.value("dutybot_nudges_failed_total", reason="forbidden") == 1
+    assert metrics.value("dutybot_nudges_failed_total", reason="unknown") == 1
+    assert metrics.value("dutybot_nudges_failed_total", reason="failed") == 1
