@@ -148,6 +148,7 @@ class Parser:
         self._question = _combine(rules.question_cues)
         self._object_after = _combine(rules.object_after)
         self._object_before = _combine(rules.object_before)
+        self._document_after = _combine(rules.document_after)
 
     # -- keyword matching -------------------------------------------------------------------------
 
@@ -189,9 +190,12 @@ class Parser:
             if veto and any(v in text for v in veto):
                 continue
             end = pos + len(word)
-            if category in self._objectish and (
-                (self._object_after is not None and self._object_after.match(text, end))
-                or (self._object_before is not None and self._object_before.search(text, 0, pos))
+            if (self._document_after is not None and self._document_after.match(text, end)) or (
+                category in self._objectish
+                and (
+                    (self._object_after is not None and self._object_after.match(text, end))
+                    or (self._object_before is not None and self._object_before.search(text, 0, pos))
+                )
             ):
                 weight = weight // _DEMOTED_SHARE or 1
             key = (-weight, pos, self._priority[category])
@@ -230,6 +234,10 @@ class Parser:
             if heading_week is not None:
                 week = heading_week
             stated = find_date(ctext, ref, in_force, week)
+            if stated is not None and stated > ref:
+                plans.append(ctext)  # dated after the send day: it cannot have happened yet
+                blocked = True
+                continue
             if stated is not None:
                 in_force = stated
             if self._cancel is not None and self._cancel.search(ctext):

@@ -60,6 +60,7 @@ class RuleSet:
     neutral: frozenset[str]
     object_after: tuple[re.Pattern[str], ...]
     object_before: tuple[re.Pattern[str], ...]
+    document_after: tuple[re.Pattern[str], ...]
     plan_cues: tuple[re.Pattern[str], ...]
     cancel_cues: tuple[re.Pattern[str], ...]
     question_cues: tuple[re.Pattern[str], ...]
@@ -197,6 +198,7 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
         neutral=frozenset(neutral),
         object_after=_compile(f"{source}: object_after", data.get("object_after", [])),
         object_before=_compile(f"{source}: object_before", data.get("object_before", [])),
+        document_after=_compile(f"{source}: document_after", data.get("document_after", [])),
         plan_cues=_compile(f"{source}: plan_cues", data.get("plan_cues", [])),
         cancel_cues=_compile(f"{source}: cancel_cues", data.get("cancel_cues", [])),
         question_cues=_compile(f"{source}: question_cues", data.get("question_cues", [])),
