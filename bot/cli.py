@@ -46,8 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         return run_cli(args, settings, stdin=sys.stdin, stdout=sys.stdout)
     if command == "run":
+        from bot.config import Settings
+        from bot.parsing import RulesError, load_rules
         from bot.runner import run
 
+        try:
+            # A broken replacement rule set must stop start-up with a clear message, not a traceback.
+            load_rules(Settings().rules_path)
+        except RulesError as exc:
+            print(f"dutybot: cannot start, the rule set is broken: {exc}", file=sys.stderr)
+            return 2
         return run(console=getattr(args, "console", False), webhook=getattr(args, "webhook", False))
     handler = getattr(args, "handler", None)
     if handler is None:
