@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
+from bot.metrics import metrics_of
 from bot.notify import Buttons, Notifier, Outcome
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from bot.schedules import Spec, fire_times_between, last_fire_time
@@ -400,17 +401,23 @@ class Outbox:
         results: list[tuple[int, int, Outcome]] = []
         in_flight: set[asyncio.Task[None]] = set()
         gate = asyncio.Semaphore(self.max_in_flight)
+        last_id = 0
+        # One session for the loop, one short transaction per claim (committed before the send).
+        claims = services.sessionmaker()
         try:
             while True:
                 await gate.acquire()
                 # Wait for the slot before claiming: a crash between claim and send stays rare.
                 await self.pacer.wait()
-                async with services.session() as session:
-                    await self._record(session, results)
-                    delivery = await repo.claim_next(session=session, run_id=run_id, now=services.clock.now())
+                async with claims.begin():
+                    await self._record(claims, results)
+                    delivery = await repo.claim_next(
+                        session=claims, run_id=run_id, now=services.clock.now(), after_id=last_id
+                    )
                 if delivery is None:
                     gate.release()
                     break
+                last_id = delivery.id
                 chat_id = chats[delivery.member_id]
                 task = asyncio.create_task(self._send(delivery, chat_id, kind, results, gate))
                 in_flight.add(task)
@@ -423,6 +430,8 @@ class Outbox:
             if in_flight:
                 await asyncio.wait(in_flight, timeout=30)
             raise
+        finally:
+            await claims.close()
         async with services.session() as session:
             await self._record(session, results)
             if await repo.count_pending(session=session, run_id=run_id) == 0:
@@ -433,7 +442,7 @@ class Outbox:
 
     async def _send(
         self,
-        delivery: Delivery,
+        delivery: repo.Claimed,
         chat_id: int,
         kind: str,
         results: list[tuple[int, int, Outcome]],
@@ -445,7 +454,7 @@ class Outbox:
         finally:
             gate.release()
 
-    async def _send_with_retry(self, delivery: Delivery, chat_id: int, kind: str) -> Outcome:
+    async def _send_with_retry(self, delivery: repo.Claimed, chat_id: int, kind: str) -> Outcome:
         outcome = Outcome("unknown")
         for attempt in range(self.max_attempts):
             if attempt:
@@ -457,7 +466,7 @@ class Outbox:
             self.pacer.pause(outcome.retry_after)
         return outcome
 
-    async def _send_one(self, delivery: Delivery, chat_id: int, kind: str) -> Outcome:
+    async def _send_one(self, delivery: repo.Claimed, chat_id: int, kind: str) -> Outcome:
         text = delivery.text
         if text.startswith(_DIGEST_MARK):
             return await self._send_digest(chat_id, int(text[len(_DIGEST_MARK) :]))
@@ -487,19 +496,20 @@ class Outbox:
         """Write finished outcomes (batched into the next claim's transaction)."""
         done, results[:] = list(results), []
         now = self.services.clock.now()
+        outcomes = []
+        blocked = []
         for delivery_id, member_id, outcome in done:
             status = {"sent": "sent", "forbidden": "forbidden", "unknown": "unknown"}.get(
                 outcome.kind, "failed"
             )
-            await repo.mark_delivery(
-                session=session,
-                delivery_id=delivery_id,
-                status=status,
-                sent_at=now if status == "sent" else None,
-                error=outcome.error or (outcome.kind if status == "failed" else None),
-            )
+            error = outcome.error or (outcome.kind if status == "failed" else None)
+            outcomes.append((delivery_id, status, now if status == "sent" else None, error))
             if status == "forbidden":
-                await session.execute(update(Member).where(Member.id == member_id).values(unreachable=True))
+                blocked.append(member_id)
+        await repo.mark_deliveries(session=session, outcomes=outcomes)
+        metrics_of(self.services).deliveries(status for _, status, _, _ in outcomes)
+        if blocked:
+            await session.execute(update(Member).where(Member.id.in_(blocked)).values(unreachable=True))
 
     # --- restart: resume interrupted runs, catch up one missed fire within the grace window ---
     async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,26 +131,62 @@ async def add_deliveries(*, session: AsyncSession, run_id: int, items: Iterable[
     return len(rows)
 
 
-async def claim_next(*, session: AsyncSession, run_id: int, now: dt.datetime) -> Delivery | None:
-    """Claim the next pending delivery of a run (pending → claimed). None when none is left."""
-    while True:
-        delivery_id = (
-            await session.execute(
-                select(Delivery.id)
-                .where(Delivery.run_id == run_id, Delivery.status == "pending")
-                .order_by(Delivery.id)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if delivery_id is None:
-            return None
-        claimed = await session.execute(
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    member_id: int
+    text: str
+
+
+async def claim_next(
+    *, session: AsyncSession, run_id: int, now: dt.datetime, after_id: int = 0
+) -> Claimed | None:
+    """Claim the next pending delivery of a run (pending → claimed) in one statement.
+
+    `after_id` is the last id this caller claimed: deliveries are claimed in id order, so the
+    search starts there instead of rescanning the run. None when nothing is pending.
+    """
+    next_id = (
+        select(Delivery.id)
+        .where(Delivery.run_id == run_id, Delivery.status == "pending", Delivery.id > after_id)
+        .order_by(Delivery.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending")
+            .where(Delivery.id == next_id, Delivery.status == "pending")
             .values(status="claimed", claimed_at=now.astimezone(UTC), attempts=Delivery.attempts + 1)
+            .returning(Delivery.id, Delivery.member_id, Delivery.text)
+            .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount:  # type: ignore[attr-defined]
-            return await session.get(Delivery, delivery_id, populate_existing=True)
+    ).first()
+    return Claimed(*row) if row else None
+
+
+async def mark_deliveries(
+    *, session: AsyncSession, outcomes: list[tuple[int, str, dt.datetime | None, str | None]]
+) -> None:
+    """Record many outcomes at once: (delivery id, status, sent_at, error)."""
+    if not outcomes:
+        return
+    await session.execute(
+        update(Delivery.__table__)  # type: ignore[attr-defined]
+        .where(Delivery.__table__.c.id == bindparam("delivery_id"))  # type: ignore[attr-defined]
+        .values(
+            status=bindparam("new_status"), sent_at=bindparam("new_sent_at"), error=bindparam("new_error")
+        ),
+        [
+            {
+                "delivery_id": delivery_id,
+                "new_status": status,
+                "new_sent_at": sent_at.astimezone(UTC) if sent_at else None,
+                "new_error": error,
+            }
+            for delivery_id, status, sent_at, error in outcomes
+        ],
+    )
 
 
 async def mark_delivery(
