@@ -222,7 +222,7 @@ def _silent_members(
             continue
         status = "leave" if m.id in on_leave else "unreachable" if m.unreachable else "silent"
         streak, capped = 1, True
-        joined = m.created_at.date() if m.created_at else dt.date.min
+        joined = m.joined
         last = last_dates.get(m.id)
         for p in earlier:
             if joined > p.end or (last is not None and last >= p.start):
