@@ -127,12 +127,12 @@ async def test_a_leader_whose_connection_is_killed_steps_down(pg_url: str) -> No
 class Replica:
     """A leader_proc.py subprocess whose stdout lines are collected by a thread."""
 
-    def __init__(self, url: str, name: str, schedule_id: int) -> None:
+    def __init__(self, url: str, name: str, schedule_id: int, mode: str) -> None:
         self.name = name
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, str(PROC), url, name, str(schedule_id), str(INTERVAL_MS)],
+            [sys.executable, str(PROC), url, name, str(schedule_id), str(INTERVAL_MS), mode],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -188,9 +188,12 @@ async def _runs(url: str) -> list[tuple[dt.datetime, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sql", "repository"])
 async def test_two_processes_kill_the_leader_and_the_other_takes_over_without_double_or_lost_runs(
-    pg_url: str,
+    pg_url: str, mode: str
 ) -> None:
+    """`sql` writes runs with INSERT ... ON CONFLICT; `repository` through the scheduler's own
+    storage.schedules functions."""
     conn = await _connect(pg_url)
     schedule_id = await conn.fetchval(
         "INSERT INTO schedule (rule_text, cron, timezone, kind, holiday_policy, paused, created_at)"
@@ -198,14 +201,14 @@ async def test_two_processes_kill_the_leader_and_the_other_takes_over_without_do
     )
     await conn.close()
 
-    a = Replica(pg_url, "a", schedule_id)
+    a = Replica(pg_url, "a", schedule_id, mode)
     b: Replica | None = None
     try:
         await asyncio.to_thread(
             a.wait_for, lambda lines: len([x for x in lines if x.startswith("fired")]) >= 5
         )
         assert "leader a" in a.drain()
-        b = Replica(pg_url, "b", schedule_id)
+        b = Replica(pg_url, "b", schedule_id, mode)
         await asyncio.to_thread(
             a.wait_for, lambda lines: len([x for x in lines if x.startswith("fired")]) >= 10
         )
