@@ -123,7 +123,10 @@ class AdvisoryLockLeadership(Leadership):
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.check_seconds)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # a failing callback must not end the elections
+                log.exception("leadership change callback failed")
 
     async def _connect(self) -> Any:
         if self._conn is None or self._conn.is_closed():
