@@ -13,6 +13,7 @@ import html
 import io
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,23 @@ STATE_NAMES = {
 }
 
 
+# Records in one file sent through the bot (the command line has no limit).
+LEDGER_LIMIT = 100_000
+
+
+class ExportTooLarge(Exception):
+    def __init__(self, records: int, limit: int) -> None:
+        super().__init__(f"{records} records, limit {limit}")
+        self.records = records
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return (
+            f"这段时间共有 {self.records} 条记录，超过单个文件 {self.limit} 条的上限。"
+            "请缩短期间（如 本月、2026-11）或指定下级组织。"
+        )
+
+
 @dataclass(frozen=True)
 class Export:
     filename: str
@@ -82,13 +100,22 @@ def export_filename(scope: Scope, period: Period) -> str:
 
 
 async def _gather(
-    *, session: AsyncSession, scope: Scope, period: Period, today: dt.date, categories: dict[str, str]
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    period: Period,
+    today: dt.date,
+    categories: dict[str, str],
+    limit: int | None,
 ) -> _Sheets:
     from bot.targets import members_statuses, statuses_for_orgs
 
     rs = scope.records
     all_orgs = {o.id: o for o in await stats.org_rows(session=session)}
     counts = await stats.category_counts(session=session, scope=rs, start=period.start, end=period.end)
+    total = sum(c.records for c in counts)
+    if limit is not None and total > limit:
+        raise ExportTooLarge(total, limit)
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
     if scope.member_id is not None:
         members = [m for m in members if m.id == scope.member_id]
@@ -145,64 +172,81 @@ async def _gather(
 
 
 def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str, str]) -> bytes:
+    """Write the workbook in openpyxl's streaming (write-only) mode: memory stays flat with size."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
+    header_alignment = Alignment(vertical="center", wrap_text=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    wb = Workbook(write_only=True)
 
-    def sheet(ws, headers, widths):  # type: ignore[no-untyped-def]
-        ws.append(list(headers))
+    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]):  # type: ignore[no-untyped-def]
+        ws = wb.create_sheet(name)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = Alignment(vertical="center", wrap_text=True)
         ws.freeze_panes = "A2"
+        cells = []
+        for header in headers:
+            cell = WriteOnlyCell(ws, value=header)
+            cell.font = bold
+            cell.alignment = header_alignment
+            cells.append(cell)
+        ws.append(cells)
+        return ws
 
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "汇总"
-    sheet(
-        summary,
-        sheets.summary_headers,
-        [18, 8, *([9] * len(categories)), 8, *([16] * (len(sheets.summary_headers) - len(categories) - 3))],
-    )
+    def text(ws, value: str | None, alignment: Alignment | None = None):  # type: ignore[no-untyped-def]
+        """User text as a plain string cell: control characters dropped, never a formula."""
+        cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value or ""))
+        cell.data_type = "s"
+        if alignment is not None:
+            cell.alignment = alignment
+        return cell
+
+    def formatted(ws, value: object, number_format: str):  # type: ignore[no-untyped-def]
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = number_format
+        return cell
+
+    extra = len(sheets.summary_headers) - len(categories) - 3
+    summary = sheet("汇总", sheets.summary_headers, [18, 8, *([9] * len(categories)), 8, *([16] * extra)])
     for row in sheets.summary_rows:
-        summary.append(row)
+        summary.append([text(summary, v) if isinstance(v, str) else v for v in row])
 
-    ledger = wb.create_sheet("台账")
-    sheet(ledger, LEDGER_HEADERS, LEDGER_WIDTHS)
+    ledger = sheet("台账", LEDGER_HEADERS, LEDGER_WIDTHS)
     for r in sheets.ledger:
         ledger.append(
             [
-                r.org_name,
-                r.member_name,
-                categories.get(r.category, r.category),
-                r.keyword or "",
-                r.date,
+                text(ledger, r.org_name),
+                text(ledger, r.member_name),
+                text(ledger, categories.get(r.category, r.category)),
+                text(ledger, r.keyword),
+                formatted(ledger, r.date, "yyyy-mm-dd"),
                 r.participants,
                 r.duration_min,
                 r.issues_found,
                 r.issues_fixed,
-                r.source_text,
+                text(ledger, r.source_text, wrap),
                 r.evidence,
-                _local(r.created_at, tz),
-                _local(r.updated_at, tz),
+                formatted(ledger, _local(r.created_at, tz), "yyyy-mm-dd hh:mm"),
+                formatted(ledger, _local(r.updated_at, tz), "yyyy-mm-dd hh:mm"),
             ]
         )
-    for row in ledger.iter_rows(min_row=2):
-        row[4].number_format = "yyyy-mm-dd"
-        row[9].alignment = Alignment(wrap_text=True, vertical="top")
-        row[11].number_format = "yyyy-mm-dd hh:mm"
-        row[12].number_format = "yyyy-mm-dd hh:mm"
 
-    silent = wb.create_sheet("未报告")
-    sheet(silent, SILENT_HEADERS, SILENT_WIDTHS)
+    silent = sheet("未报告", SILENT_HEADERS, SILENT_WIDTHS)
     for s in sheets.silent:
         streak = f"{s.streak}{sheets.streak_unit}{'以上' if s.streak_capped else ''}"
         silent.append(
-            [s.org_name, s.name, ROLE_NAMES.get(s.role, s.role), STATUS_NAMES.get(s.status, s.status), streak]
+            [
+                text(silent, s.org_name),
+                text(silent, s.name),
+                ROLE_NAMES.get(s.role, s.role),
+                STATUS_NAMES.get(s.status, s.status),
+                streak,
+            ]
         )
     wb.properties.title = title
     buffer = io.BytesIO()
@@ -226,13 +270,19 @@ async def export_ledger(
     tz: ZoneInfo,
     actor: Member | None,
     categories: dict[str, str] | None = None,
+    limit: int | None = LEDGER_LIMIT,
 ) -> Export:
-    """Build the workbook (off the event loop) and write the export to the audit log."""
+    """Build the workbook (off the event loop) and write the export to the audit log.
+
+    Raises ExportTooLarge when the period holds more than `limit` records (None: no limit).
+    """
     if categories is None:
         from bot.parsing import CATEGORIES
 
         categories = dict(CATEGORIES)
-    sheets = await _gather(session=session, scope=scope, period=period, today=today, categories=categories)
+    sheets = await _gather(
+        session=session, scope=scope, period=period, today=today, categories=categories, limit=limit
+    )
     title = f"{scope.title} {period.label} 党建工作台账"
     data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories)
     await audit(
@@ -273,6 +323,7 @@ async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
                 tz=settings.tz,
                 actor=None,
                 categories=categories,
+                limit=None,
             )
     finally:
         await engine.dispose()

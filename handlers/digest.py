@@ -13,8 +13,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot import export as ledger
 from bot.digest import NOT_MEMBER, Scope, ScopeError, digest_message, last_full_week, scope_for
-from bot.export import export_ledger
+from bot.export import ExportTooLarge
 from bot.periods_parse import PERIOD_HINT, Period, period_from_bounds, period_of, split_period_and_org
 from bot.readiness import readiness_parts
 from handlers.context import Ctx
@@ -125,16 +126,21 @@ async def _send_export(request: _Request, period: Period, org_name: str | None) 
         await request.say(str(error))
         return
     services = request.context.bot_data
-    async with services.session() as session:
-        export = await export_ledger(
-            session=session,
-            scope=scope,
-            period=period,
-            today=request.today,
-            tz=services.settings.tz,
-            actor=member,
-            categories=dict(services.rules.categories),
-        )
+    try:
+        async with services.session() as session:
+            export = await ledger.export_ledger(
+                session=session,
+                scope=scope,
+                period=period,
+                today=request.today,
+                tz=services.settings.tz,
+                actor=member,
+                categories=dict(services.rules.categories),
+                limit=ledger.LEDGER_LIMIT,
+            )
+    except ExportTooLarge as error:
+        await request.say(str(error))
+        return
     caption = f"📎 {scope.title} · {period.label} 台账，共 {export.records} 条记录。"
     try:
         await request.context.bot.send_document(

@@ -145,3 +145,33 @@ async def test_command_line_export(harness, settings, tmp_path: Path, monkeypatc
     async with harness.session() as session:
         audit = (await session.execute(select(AuditLog).where(AuditLog.action == "export"))).scalars().all()
     assert [(a.actor_id, a.detail) for a in audit] == [(None, "第一支部 2026-11-01..2026-11-30 records=4")]
+
+
+async def test_user_text_is_written_as_plain_text(harness) -> None:
+    await seed_world(harness)
+    from digest_world import ZHANG, add_record
+
+    await add_record(
+        harness,
+        ZHANG,
+        dt.date(2026, 11, 21),
+        "study",
+        "=学习",
+        text='=HYPERLINK("http://x","点我")\x07\x1b完',
+    )
+    document = harness.replies(await harness.send(ADMIN, "/export 2026-11 第一支部"), "sendDocument")[0]
+    ledger = load_workbook(io.BytesIO(document.files["document"][1]))["台账"]
+    last = ledger[ledger.max_row]
+    assert last[3].value == "=学习" and last[3].data_type == "s"
+    assert last[9].value == '=HYPERLINK("http://x","点我")完' and last[9].data_type == "s"
+
+
+async def test_a_too_large_export_asks_for_a_shorter_period(harness, monkeypatch) -> None:
+    await seed_world(harness)
+    from bot import export
+
+    monkeypatch.setattr(export, "LEDGER_LIMIT", 5)
+    calls = await harness.send(ADMIN, "/export 2026-11")
+    assert harness.replies(calls, "sendDocument") == []
+    assert harness.replies(calls)[0].text.startswith("这段时间共有 6 条记录，超过单个文件 5 条的上限。")
+    assert len(harness.replies(await harness.send(ADMIN, "/export 2026-11 第一支部"), "sendDocument")) == 1
