@@ -24,6 +24,7 @@ from bot.periods import PERIOD_NAMES, period_bounds
 from bot.periods_parse import Period, last_full_week, period_from_bounds, period_of
 from storage import orgs as org_repo
 from storage import stats
+from storage import targets as target_repo
 from storage.models import ORG_KIND_NAMES, Member
 from storage.stats import OrgRow
 
@@ -253,8 +254,9 @@ async def silent_members(
     lookback = period
     for _ in range(STREAK_LOOKBACK.get(period.kind, 4)):
         lookback = lookback.previous()
+    unreported = [m.id for m in members if m.id not in reporting]
     last_dates = await stats.last_record_dates(
-        session=session, scope=rs, start=lookback.start, end=period.start - dt.timedelta(days=1)
+        session=session, member_ids=unreported, start=lookback.start, end=period.start - dt.timedelta(days=1)
     )
     silent = _silent_members(
         members,
@@ -268,9 +270,14 @@ async def silent_members(
 
 
 async def _target_lines(
-    *, session: AsyncSession, scope: Scope, members: list[stats.MemberRow], on: dt.date
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    members: list[stats.MemberRow],
+    all_orgs: list[OrgRow],
+    on: dt.date,
 ) -> tuple[list[TargetLine], list[str]]:
-    from bot.targets import members_statuses, statuses_for_orgs
+    from bot.targets import binds_member, members_statuses, statuses_for_orgs
 
     if scope.member_id is not None:
         mine = [m for m in members if m.id == scope.member_id]
@@ -281,7 +288,15 @@ async def _target_lines(
     for statuses in by_org.values():
         for s in statuses:
             groups[(s.target_id, "org")].append(s)
-    by_member = await members_statuses(session=session, members=members, on=on)  # type: ignore[arg-type]
+    # Only members some per-member target binds (a handful of roles), not the whole membership.
+    member_targets = [t for t in await target_repo.list_targets(session=session) if t.scope == "member"]
+    kinds = {o.id: o.kind for o in all_orgs}
+    bound = [
+        m
+        for m in members
+        if any(binds_member(t, role=m.role, org_kind=kinds.get(m.org_id)) for t in member_targets)
+    ]
+    by_member = await members_statuses(session=session, members=bound, on=on) if bound else {}  # type: ignore[arg-type]
     for statuses in by_member.values():
         for s in statuses:
             if s.subject == "member":
@@ -373,7 +388,7 @@ async def _more_figures(*, session: AsyncSession, digest: Digest, counts: list[s
 
     on = min(period.end, digest.today)
     digest.targets, digest.own_targets = await _target_lines(
-        session=session, scope=scope, members=members, on=on
+        session=session, scope=scope, members=members, all_orgs=all_orgs, on=on
     )
 
     await _steadiness(session=session, digest=digest, all_orgs=all_orgs)

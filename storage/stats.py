@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DutyRecord, Evidence, Leave, Member, Org
 
+# Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
+CHUNK = 2000
+
 
 @dataclass(frozen=True)
 class RecordScope:
@@ -113,15 +116,28 @@ async def reporting_member_ids(
 
 
 async def last_record_dates(
-    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
+    *, session: AsyncSession, member_ids: Sequence[int], start: dt.date, end: dt.date
 ) -> dict[int, dt.date]:
-    """Each member's latest record date within [start, end] (members without one are absent)."""
-    query = (
-        select(DutyRecord.member_id, func.max(DutyRecord.date))
-        .where(*scope.conditions(start, end))
-        .group_by(DutyRecord.member_id)
-    )
-    return {int(m): _as_date(d) for m, d in (await session.execute(query)).all()}
+    """Each member's latest record date within [start, end] (members without one are absent).
+
+    By member (ix_record_member_date), so only these members' records in the range are read.
+    """
+    r = DutyRecord
+    out: dict[int, dt.date] = {}
+    ids = sorted(member_ids)
+    for i in range(0, len(ids), CHUNK):
+        query = (
+            select(r.member_id, func.max(r.date))
+            .where(
+                r.member_id.in_(ids[i : i + CHUNK]),  # type: ignore[attr-defined]
+                r.date >= start,
+                r.date <= end,
+                r.deleted_at.is_(None),  # type: ignore[union-attr]
+            )
+            .group_by(r.member_id)
+        )
+        out.update({int(m): _as_date(d) for m, d in (await session.execute(query)).all()})
+    return out
 
 
 @dataclass(frozen=True)
