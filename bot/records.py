@@ -31,13 +31,6 @@ class Source:
     text: str
 
 
-@dataclass(frozen=True)
-class Stored:
-    records: list[DutyRecord]
-    # True when the message had been stored before (a redelivered update): nothing new was written.
-    duplicate: bool
-
-
 def live(records: Iterable[DutyRecord]) -> list[DutyRecord]:
     return [r for r in records if r.deleted_at is None]
 
@@ -63,33 +56,62 @@ def _new_record(member: Member, source: Source, index: int, values: dict[str, An
     )
 
 
-async def store(*, session: AsyncSession, member: Member, source: Source, parsed: Sequence[Any]) -> Stored:
-    """Store the parsed records of a new message, once: a second delivery returns the first records."""
+async def store(
+    *, session: AsyncSession, member: Member, source: Source, parsed: Sequence[Any]
+) -> list[DutyRecord]:
+    """Store the parsed records of a new message.
+
+    The hot path does not look first: a message stored before (a redelivered update) violates the
+    unique source key and raises IntegrityError; the caller then reads `stored_before` in a new
+    transaction. That keeps a check-in to one read and one insert.
+    """
     return await _store_values(
         session=session, member=member, source=source, values=[_values(p) for p in parsed]
     )
 
 
-async def _store_values(
-    *, session: AsyncSession, member: Member, source: Source, values: list[dict[str, Any]]
-) -> Stored:
-    existing = await repo.records_of_message(
+async def store_for_sender(
+    *, session: AsyncSession, telegram_id: int, source: Source, parsed: Sequence[Any]
+) -> list[DutyRecord]:
+    """`store` for the active, reachable member with this Telegram id without reading the member
+    first (the ingest hot path); [] when there is no such member: take the slow path then."""
+    rows = [
+        {
+            **_values(p),
+            "source_text": source.text,
+            "chat_id": source.chat_id,
+            "message_id": source.message_id,
+            "activity_index": index,
+        }
+        for index, p in enumerate(parsed[:MAX_RECORDS_PER_MESSAGE])
+    ]
+    return await repo.insert_for_member(session=session, telegram_id=telegram_id, rows=rows)
+
+
+async def stored_before(*, session: AsyncSession, source: Source) -> list[DutyRecord]:
+    return await repo.records_of_message(
         session=session, chat_id=source.chat_id, message_id=source.message_id
     )
-    if existing:
-        return Stored(existing, duplicate=True)
+
+
+async def _store_values(
+    *, session: AsyncSession, member: Member, source: Source, values: list[dict[str, Any]]
+) -> list[DutyRecord]:
     records = [
         _new_record(member, source, index, v) for index, v in enumerate(values[:MAX_RECORDS_PER_MESSAGE])
     ]
     session.add_all(records)
     await session.flush()
-    return Stored(records, duplicate=False)
+    return records
 
 
 async def file_as(
     *, session: AsyncSession, member: Member, source: Source, category: str, date: dt.date
-) -> Stored:
-    """File a message the parser could not read under a category the cadre picked (no keyword)."""
+) -> list[DutyRecord]:
+    """File a message the parser could not read under a category the cadre picked (no keyword).
+
+    Raises IntegrityError when the message already has records, like `store`.
+    """
     values: dict[str, Any] = {**dict.fromkeys(_FIELDS), "category": category, "date": date}
     return await _store_values(session=session, member=member, source=source, values=[values])
 

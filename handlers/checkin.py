@@ -14,16 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import records as service
+from bot.metrics import metrics_of
 from bot.records import Source
+from bot.services import Services
 from handlers import cards
 from handlers.context import Ctx
 from handlers.guards import (
@@ -54,6 +58,7 @@ MEDIA = {
 }
 PHOTO_ALONE = "收到图片。要作为佐证，请回复对应的记录卡片发送图片；或者在图片说明里写上开展的工作。"
 ALBUM_MEMORY = 200
+UNREAD_MEMORY = 1000
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -91,6 +96,11 @@ def _albums(context: Ctx) -> OrderedDict[str, tuple[int, int]]:
     return context.bot_data.extras.setdefault("albums", OrderedDict())
 
 
+def _unread(context: Ctx) -> OrderedDict[tuple[int, int], str]:
+    """(chat, message) -> text of messages answered with category buttons, to keep as source text."""
+    return context.bot_data.extras.setdefault("unread", OrderedDict())
+
+
 async def _card_for(session, context: Ctx, records: Sequence[DutyRecord]):  # type: ignore[no-untyped-def]
     photos = await repo.evidence_counts(session=session, record_ids=[r.id for r in records if r.id])
     return cards.card(records, _categories(context), photos)
@@ -107,14 +117,35 @@ async def _sender(session, update: Update, context: Ctx) -> Member | None:  # ty
     return await resolve(session=session, services=context.bot_data, user=update.effective_user)  # type: ignore[arg-type]
 
 
-async def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
-    async with context.bot_data.session() as session:
-        await repo.set_card(
-            session=session,
-            record_ids=[r.id for r in records if r.id],
-            chat_id=sent.chat_id,
-            message_id=sent.message_id,
-        )
+# Card ids are not written in a transaction of their own: they are remembered and written in one
+# UPDATE by a later unit of work — by any unit that reads card ids (edits, buttons, photos, /undo),
+# by a check-in once CARD_BATCH are waiting, by a job every few seconds and at shutdown. So a
+# check-in costs one write transaction. A crash can lose the last few: an edit then sends a new card.
+CARD_BATCH = 64
+CARD_FLUSH_SECONDS = 5.0
+
+
+def _pending_cards(context: Ctx) -> list[tuple[list[int], int, int]]:
+    return context.bot_data.extras.setdefault("pending_cards", [])
+
+
+@asynccontextmanager
+async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[AsyncSession]:
+    """One unit of work that starts by writing the pending card ids (with cards=False: only many)."""
+    pending: list[tuple[list[int], int, int]] = services.extras.setdefault("pending_cards", [])
+    taken = pending[:] if cards or len(pending) >= CARD_BATCH else []
+    del pending[: len(taken)]
+    try:
+        async with services.session() as session:
+            await repo.set_cards(session=session, cards=taken)
+            yield session
+    except BaseException:
+        pending[:0] = taken
+        raise
+
+
+def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
+    _pending_cards(context).append(([r.id for r in records if r.id], sent.chat_id, sent.message_id))
 
 
 # --- check-ins ---------------------------------------------------------------------------------
@@ -127,36 +158,52 @@ async def check_in(update: Update, context: Ctx) -> None:
     when = _sent_at(context, message)
     source = Source(message.chat_id, message.message_id, text)
     photo = _photo(message)
+    result = _safe_parse(context, text, when)
     try:
-        async with context.bot_data.session() as session:
-            member = await _sender(session, update, context)
-            if member is None:
-                if private:
-                    await message.reply_text(NOT_BOUND)
-                return
-            result = _safe_parse(context, text, when)
-            stored = await service.store(session=session, member=member, source=source, parsed=result.records)
-            if photo and not stored.duplicate:
-                for record in stored.records:
-                    await repo.add_evidence(
-                        session=session,
-                        record_id=record.id,
-                        file_id=photo[0],
-                        file_unique_id=photo[1],  # type: ignore[arg-type]
-                    )
-            reply = await _card_for(session, context, stored.records) if stored.records else None
+        async with _unit(context.bot_data, cards=False) as session:
+            records = []
+            if private and result.records:
+                # Hot path: the insert finds the member itself (one statement, no read first).
+                records = await service.store_for_sender(
+                    session=session,
+                    telegram_id=update.effective_user.id,
+                    source=source,
+                    parsed=result.records,
+                )
+            if not records:
+                # Slow path: groups, nothing parsed, and senders who are unbound, bootstrap admins
+                # or flagged unreachable (resolve clears the flag).
+                member = await _sender(session, update, context)
+                if member is None:
+                    if private:
+                        await message.reply_text(NOT_BOUND)
+                    return
+                records = await service.store(
+                    session=session, member=member, source=source, parsed=result.records
+                )
+            for record in records if photo else ():
+                await repo.add_evidence(
+                    session=session,
+                    record_id=record.id,
+                    file_id=photo[0],
+                    file_unique_id=photo[1],  # type: ignore[arg-type,index]
+                )
+            photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
+            reply = cards.card(records, _categories(context), photos) if records else None
+        metrics_of(context.bot_data).check_in(records, result)
     except IntegrityError:
-        # The same message was stored concurrently (a redelivery racing the first delivery).
-        log.info("check-in stored concurrently", extra={"chat_id": source.chat_id})
-        return
+        # Stored before: a redelivered update. Send the card only if the first delivery could not.
+        async with _unit(context.bot_data) as session:
+            records = await service.stored_before(session=session, source=source)
+            if not records or records[0].card_message_id is not None:
+                return
+            reply = await _card_for(session, context, records)
 
-    if photo and message.media_group_id and stored.records:
+    if photo and message.media_group_id and records:
         albums = _albums(context)
         albums[message.media_group_id] = (source.chat_id, source.message_id)
         while len(albums) > ALBUM_MEMORY:
             albums.popitem(last=False)
-    if stored.duplicate and stored.records[0].card_message_id is not None:
-        return  # redelivered, and its card was sent the first time
     if reply is None:
         if private:
             await _explain_nothing(update, context, result, text, when)
@@ -176,7 +223,7 @@ async def check_in(update: Update, context: Ctx) -> None:
         notes.append("取消的活动不计入记录。")
     body = "\n".join([text_out, *notes])
     sent = await message.reply_text(body, reply_markup=markup, do_quote=not private)
-    await _remember_card(context, stored.records, sent)
+    _remember_card(context, records, sent)
 
 
 def _safe_parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-untyped-def]
@@ -201,6 +248,10 @@ async def _explain_nothing(update: Update, context: Ctx, result, text: str, when
         await message.reply_text(NO_TEXT)
     else:
         body, markup = cards.unreadable(_categories(context), message.message_id, when.date())
+        unread = _unread(context)
+        unread[(message.chat_id, message.message_id)] = text
+        while len(unread) > UNREAD_MEMORY:
+            unread.popitem(last=False)
         await message.reply_text(body, reply_markup=markup)
 
 
@@ -210,7 +261,7 @@ async def edited(update: Update, context: Ctx) -> None:
     assert message is not None and update.effective_user is not None
     text = _text(message)
     source = Source(message.chat_id, message.message_id, text)
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await _sender(session, update, context)
         if member is None:
             return
@@ -233,7 +284,7 @@ async def edited(update: Update, context: Ctx) -> None:
         await _edit_card(context, card_chat, card_id, body, markup)  # type: ignore[arg-type]
         return
     sent = await message.reply_text(body, reply_markup=markup, do_quote=not is_private(update))
-    await _remember_card(context, records, sent)
+    _remember_card(context, records, sent)
 
 
 async def _edit_card(
@@ -260,7 +311,7 @@ async def photo(update: Update, context: Ctx) -> None:
             await message.reply_text(PHOTO_ALONE)
         return
     file_id, unique_id = _photo(message)  # type: ignore[misc]
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await _sender(session, update, context)
         if member is None:
             if is_private(update):
@@ -306,7 +357,7 @@ async def other_input(update: Update, context: Ctx) -> None:
     message = update.effective_message
     if message is None or not is_private(update):
         return
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=update.effective_user)  # type: ignore[arg-type]
     if member is None:
         await message.reply_text(NOT_BOUND)
@@ -332,7 +383,7 @@ async def my(update: Update, context: Ctx) -> None:
     """This week's and this month's records by category, answered in private."""
     user = update.effective_user
     assert user is not None
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=user)
         if member is None:
             await reply_private(update, context, NOT_BOUND)
@@ -347,7 +398,7 @@ async def undo(update: Update, context: Ctx) -> None:
     """Undo the sender's most recently stored record."""
     user = update.effective_user
     assert user is not None
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=user)
         if member is None:
             await reply_private(update, context, NOT_BOUND)
@@ -377,7 +428,7 @@ async def card_button(update: Update, context: Ctx) -> None:
     categories = _categories(context)
     today = context.bot_data.clock.now().date()
     toast = None
-    async with context.bot_data.session() as session:
+    async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=query.from_user)
         record = await repo.get_record(session=session, record_id=record_id)
         if member is None or record is None:
@@ -448,28 +499,50 @@ async def file_button(update: Update, context: Ctx) -> None:
     if chat.type != ChatType.PRIVATE or chat.id != query.from_user.id:
         await query.answer(NOT_YOURS, show_alert=True)
         return
-    source_text = ""
-    reply_to = getattr(query.message, "reply_to_message", None)
-    if reply_to is not None:
-        source_text = _text(reply_to)
-    source = Source(chat.id, int(parts[2]), source_text)
-    async with context.bot_data.session() as session:
-        member = await resolve(session=session, services=context.bot_data, user=query.from_user)
-        if member is None:
-            await query.answer(NOT_BOUND, show_alert=True)
-            return
-        stored = await service.file_as(
-            session=session, member=member, source=source, category=parts[1], date=date
-        )
-        body, markup = await _card_for(session, context, stored.records)
-        await repo.set_card(
-            session=session,
-            record_ids=[r.id for r in stored.records if r.id],
-            chat_id=chat.id,
-            message_id=query.message.message_id,
-        )
+    source = Source(chat.id, int(parts[2]), _unread(context).pop((chat.id, int(parts[2])), ""))
+    try:
+        async with _unit(context.bot_data) as session:
+            member = await resolve(session=session, services=context.bot_data, user=query.from_user)
+            if member is None:
+                await query.answer(NOT_BOUND, show_alert=True)
+                return
+            records = await service.file_as(
+                session=session, member=member, source=source, category=parts[1], date=date
+            )
+            await repo.set_card(
+                session=session,
+                record_ids=[r.id for r in records if r.id],
+                chat_id=chat.id,
+                message_id=query.message.message_id,
+            )
+            body, markup = cards.card(records, categories)
+    except IntegrityError:  # a second tap: it is filed already
+        async with _unit(context.bot_data) as session:
+            body, markup = await _card_for(
+                session, context, await service.stored_before(session=session, source=source)
+            )
     await query.answer("已记录")
     await query.edit_message_text(body, reply_markup=markup)
+
+
+async def _flush_cards(services: Services) -> None:
+    if services.extras.get("pending_cards"):
+        async with _unit(services):
+            pass
+
+
+async def _flush_job(context: Ctx) -> None:
+    await _flush_cards(context.bot_data)
+
+
+async def on_startup(app: Application) -> None:
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_flush_job, CARD_FLUSH_SECONDS, name="checkin:cards")
+
+
+async def on_shutdown(app: Application) -> None:
+    """Write the card ids still pending."""
+    await _flush_cards(app.bot_data)
 
 
 _NEW = filters.UpdateType.MESSAGE

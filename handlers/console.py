@@ -14,7 +14,8 @@ import itertools
 import logging
 import re
 import sys
-from typing import Any, TextIO
+from collections.abc import Coroutine
+from typing import Any, TextIO, TypeVar
 
 from bot.config import Settings
 from handlers.memory_api import ApiCall, MemoryBotAPI
@@ -30,6 +31,7 @@ PERSONAS: dict[str, tuple[int, str, str, str]] = {
 ROLE_LABEL = {"cadre": "党员", "secretary": "书记", "admin": "管理员"}
 BOT_NAME = "党建助手"
 _TAG = re.compile(r"<[^>]+>")
+T = TypeVar("T")
 
 
 def plain(text: str) -> str:
@@ -205,13 +207,28 @@ async def _run(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     return 0
 
 
+def run_until_done(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
+    """Like asyncio.run, but background tasks still pending at the end get `grace` seconds after
+    cancellation instead of an unbounded wait, so a straggler cannot keep the process alive."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+        loop.close()
+
+
 def run_console(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the console chat until /quit or end of input."""
     root = logging.getLogger()
     if root.level < logging.WARNING:
         root.setLevel(logging.WARNING)  # keep the chat readable; errors still show
     try:
-        return asyncio.run(_run(settings, stdin or sys.stdin, stdout or sys.stdout))
+        return run_until_done(_run(settings, stdin or sys.stdin, stdout or sys.stdout))
     except KeyboardInterrupt:
         return 0
 

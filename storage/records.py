@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DutyRecord, Evidence
+from storage.models import DutyRecord, Evidence, Member, utcnow
 
 
 async def records_of_message(*, session: AsyncSession, chat_id: int, message_id: int) -> list[DutyRecord]:
@@ -31,6 +33,63 @@ async def records_of_card(*, session: AsyncSession, chat_id: int, card_message_i
     return list((await session.execute(query)).scalars())
 
 
+_VALUE_COLUMNS = (
+    "category",
+    "keyword",
+    "date",
+    "participants",
+    "duration_min",
+    "issues_found",
+    "issues_fixed",
+    "source_text",
+    "chat_id",
+    "message_id",
+    "activity_index",
+    "created_at",
+    "updated_at",
+)
+
+
+@functools.cache
+def _insert_for_member_statement():  # type: ignore[no-untyped-def]
+    """Built once: INSERT … SELECT over bound parameters, so every call hits the compiled cache."""
+    table = DutyRecord.__table__
+    values = [bindparam(f"v_{name}", type_=table.c[name].type) for name in _VALUE_COLUMNS]
+    source = select(Member.id, Member.org_id, *values).where(
+        Member.telegram_id == bindparam("v_telegram_id"),
+        Member.active.is_(True),
+        Member.unreachable.is_(False),
+    )
+    return (
+        insert(table)  # the Core table: with parameters, an ORM insert would turn into a bulk insert
+        .from_select(["member_id", "org_id", *_VALUE_COLUMNS], source)
+        .returning(table.c.id, table.c.member_id, table.c.org_id)
+    )
+
+
+async def insert_for_member(
+    *, session: AsyncSession, telegram_id: int, rows: Sequence[dict[str, Any]]
+) -> list[DutyRecord]:
+    """Insert records for the active, reachable member with this Telegram id, finding the member in
+    the INSERT itself (INSERT … SELECT FROM member): the ingest hot path, one statement per record.
+
+    `rows` hold the value columns but the times. Returns the records (detached, ids set), or [] when
+    no such member exists.
+    """
+    statement = _insert_for_member_statement()
+    now = utcnow()
+    out: list[DutyRecord] = []
+    for row in rows:
+        values = {**row, "created_at": now, "updated_at": now}
+        params = {f"v_{name}": values[name] for name in _VALUE_COLUMNS}
+        params["v_telegram_id"] = telegram_id
+        got = (await session.execute(statement, params)).first()
+        if got is None:
+            return []
+        out.append(DutyRecord(id=got[0], member_id=got[1], org_id=got[2], **values))
+    return out
+
+
 async def get_record(*, session: AsyncSession, record_id: int) -> DutyRecord | None:
     return await session.get(DutyRecord, record_id)
 
@@ -44,6 +103,22 @@ async def set_card(
             update(DutyRecord)
             .where(DutyRecord.id.in_(list(record_ids)))
             .values(card_chat_id=chat_id, card_message_id=message_id)
+        )
+
+
+async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int], int, int]]) -> None:
+    """Many `set_card` calls as one UPDATE: (record ids, card chat id, card message id) each."""
+    chats = {rid: chat for ids, chat, _ in cards for rid in ids}
+    messages = {rid: message for ids, _, message in cards for rid in ids}
+    if chats:
+        await session.execute(
+            update(DutyRecord)
+            .where(DutyRecord.id.in_(list(chats)))
+            .values(
+                card_chat_id=case(chats, value=DutyRecord.id),
+                card_message_id=case(messages, value=DutyRecord.id),
+            )
+            .execution_options(synchronize_session=False)
         )
 
 
