@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -129,3 +130,31 @@ def test_trigger_follows_the_computed_times() -> None:
     first = trigger.get_next_fire_time(None, SEP25)
     assert first == dt.datetime(2026, 9, 30, 16, tzinfo=TZ)
     assert trigger.get_next_fire_time(first, first) == dt.datetime(2026, 10, 9, 16, tzinfo=TZ)
+
+
+async def test_pacer_keeps_every_second_under_telegrams_limits() -> None:
+    """25/s with a catch-up of at most 4 slots: never 30 in a second, never 2 per second in one chat."""
+    from bot.nudges import Pacer
+
+    clock = [0.0]
+    stamps: list[tuple[float, int | None]] = []
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    pacer = Pacer(25, per_chat=1.0, monotonic=lambda: clock[0], sleep=sleep)
+    for i in range(400):
+        if i % 50 == 0:
+            clock[0] += 0.7  # the sender stalls now and then, then tries to catch up
+        chat = 7 if i % 60 == 0 else (None if i % 2 else 1000 + i)
+        await pacer.wait(chat)
+        stamps.append((clock[0], chat))
+    times = [t for t, _ in stamps]
+    busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    assert 25 <= busiest <= 29
+    own = [t for t, c in stamps if c == 7]
+    assert min(b - a for a, b in itertools.pairwise(own)) >= 1.0
+    pacer.pause(5)
+    before = clock[0]
+    await pacer.wait()
+    assert clock[0] - before >= 5
