@@ -491,10 +491,13 @@ class Outbox:
                 session=session, org_id=org_id, now=self.services.clock.now()
             )
         outcome = Outcome.sent()
+        buttons = getattr(message, "buttons", None)
+        last = len(message.parts) - 1
         for i, part in enumerate(message.parts):
             if i:
                 await self.pacer.wait(chat_id)
-            outcome = await self.notifier.send(chat_id, part)
+            row = [list(buttons)] if buttons and i == last else None
+            outcome = await self.notifier.send(chat_id, part, row)
             if outcome.kind != "sent":
                 return outcome
         if message.chart_png:

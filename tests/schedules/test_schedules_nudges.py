@@ -141,6 +141,9 @@ async def test_digest_goes_to_secretaries_and_root_admins(harness) -> None:
     report = await fast_outbox(harness).run(schedule.id, dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
     assert report is not None and report.counts == {"sent": 2}
     assert set(chats(harness)) == {SECRETARY.id, ADMIN.id}
+    to_secretary = harness.api.sent("sendMessage", chat_id=SECRETARY.id)
+    assert "第一支部" in to_secretary[0].text and "📊" in to_secretary[0].text
+    assert "导出台账" in [b["text"] for b in to_secretary[-1].buttons[0]]
 
 
 async def test_paused_schedule_does_not_run(harness) -> None:
@@ -258,3 +261,15 @@ async def test_report_button_asks_for_the_check_in_and_others_cannot_press(harne
     assert harness.replies(calls, "answerCallbackQuery")[0].params["text"] == "这条提醒不是发给您的。"
     async with harness.session() as session:
         assert list((await session.execute(select(Exemption))).scalars()) == []
+
+
+async def test_the_schedule_job_runs_the_fire_time_it_stands_for(harness) -> None:
+    await tree(harness)
+    fast_outbox(harness)
+    (job,) = [j for j in harness.app.job_queue.jobs() if j.name == "schedule:1"]  # the default 每周五16:00
+    harness.clock.set(dt.datetime(2026, 11, 27, 16, 0, 2, tzinfo=TZ))
+    await job.run(harness.app)
+    assert [r.fire_time for r in await runs(harness)] == [dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)]
+    assert sorted(chats(harness)) == sorted([SECRETARY.id, C1, C2, C3])
+    await job.run(harness.app)  # a second wake-up for the same time sends nothing
+    assert len(chats(harness)) == 4 and len(await runs(harness)) == 1
