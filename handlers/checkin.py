@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -72,12 +72,24 @@ def _sent_at(context: Ctx, message: Message) -> dt.datetime:
     return (when or context.bot_data.clock.now()).astimezone(context.bot_data.clock.tz)
 
 
-def _parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-untyped-def]
-    return context.bot_data.parser.parse(text, when)
-
-
 def _categories(context: Ctx) -> dict[str, str]:
-    return dict(context.bot_data.rules.categories)
+    return context.bot_data.rules.categories
+
+
+class _Refuse(Exception):
+    """Leave a unit of work early with an answer, sent after the transaction (never inside it)."""
+
+    def __init__(self, text: str, *, alert: bool = False) -> None:
+        super().__init__(text)
+        self.text, self.alert = text, alert
+
+
+def _remember(memory: OrderedDict, key: object, value: object, limit: int) -> None:  # type: ignore[type-arg]
+    """Put into a small LRU memory kept in Services.extras."""
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > limit:
+        memory.popitem(last=False)
 
 
 def _has_words(text: str) -> bool:
@@ -125,14 +137,14 @@ CARD_BATCH = 64
 CARD_FLUSH_SECONDS = 5.0
 
 
-def _pending_cards(context: Ctx) -> list[tuple[list[int], int, int]]:
-    return context.bot_data.extras.setdefault("pending_cards", [])
+def _pending_cards(services: Services) -> list[tuple[list[int], int, int]]:
+    return services.extras.setdefault("pending_cards", [])
 
 
 @asynccontextmanager
 async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[AsyncSession]:
     """One unit of work that starts by writing the pending card ids (with cards=False: only many)."""
-    pending: list[tuple[list[int], int, int]] = services.extras.setdefault("pending_cards", [])
+    pending = _pending_cards(services)
     taken = pending[:] if cards or len(pending) >= CARD_BATCH else []
     del pending[: len(taken)]
     try:
@@ -145,7 +157,7 @@ async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[Asyn
 
 
 def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
-    _pending_cards(context).append(([r.id for r in records if r.id], sent.chat_id, sent.message_id))
+    _pending_cards(context.bot_data).append(([r.id for r in records if r.id], sent.chat_id, sent.message_id))
 
 
 # --- check-ins ---------------------------------------------------------------------------------
@@ -175,9 +187,7 @@ async def check_in(update: Update, context: Ctx) -> None:
                 # or flagged unreachable (resolve clears the flag).
                 member = await _sender(session, update, context)
                 if member is None:
-                    if private:
-                        await message.reply_text(NOT_BOUND)
-                    return
+                    raise _Refuse(NOT_BOUND)
                 records = await service.store(
                     session=session, member=member, source=source, parsed=result.records
                 )
@@ -191,6 +201,10 @@ async def check_in(update: Update, context: Ctx) -> None:
             photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
             reply = cards.card(records, _categories(context), photos) if records else None
         metrics_of(context.bot_data).check_in(records, result)
+    except _Refuse as refusal:
+        if private:  # a stranger in a group is ignored
+            await message.reply_text(refusal.text)
+        return
     except IntegrityError:
         # Stored before: a redelivered update. Send the card only if the first delivery could not.
         async with _unit(context.bot_data) as session:
@@ -200,10 +214,7 @@ async def check_in(update: Update, context: Ctx) -> None:
             reply = await _card_for(session, context, records)
 
     if photo and message.media_group_id and records:
-        albums = _albums(context)
-        albums[message.media_group_id] = (source.chat_id, source.message_id)
-        while len(albums) > ALBUM_MEMORY:
-            albums.popitem(last=False)
+        _remember(_albums(context), message.media_group_id, (source.chat_id, source.message_id), ALBUM_MEMORY)
     if reply is None:
         if private:
             await _explain_nothing(update, context, result, text, when)
@@ -231,7 +242,7 @@ def _safe_parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-
     from bot.parsing import ParseResult
 
     try:
-        return _parse(context, text, when)
+        return context.bot_data.parser.parse(text, when)
     except Exception:
         log.exception("parser failed", extra={"length": len(text)})
         return ParseResult(records=(), plans=(), cancelled=())
@@ -248,10 +259,7 @@ async def _explain_nothing(update: Update, context: Ctx, result, text: str, when
         await message.reply_text(NO_TEXT)
     else:
         body, markup = cards.unreadable(_categories(context), message.message_id, when.date())
-        unread = _unread(context)
-        unread[(message.chat_id, message.message_id)] = text
-        while len(unread) > UNREAD_MEMORY:
-            unread.popitem(last=False)
+        _remember(_unread(context), (message.chat_id, message.message_id), text, UNREAD_MEMORY)
         await message.reply_text(body, reply_markup=markup)
 
 
@@ -311,12 +319,24 @@ async def photo(update: Update, context: Ctx) -> None:
             await message.reply_text(PHOTO_ALONE)
         return
     file_id, unique_id = _photo(message)  # type: ignore[misc]
+    try:
+        body, markup, alive, names = await _attach(update, context, target, file_id, unique_id)
+    except _Refuse as refusal:
+        if is_private(update):
+            await message.reply_text(refusal.text)
+        return
+    if message.media_group_id is None or target[2]:
+        await message.reply_text(f"📎 已附上图片：{names}", do_quote=not is_private(update))
+    if alive[0].card_message_id is not None:
+        await _edit_card(context, alive[0].card_chat_id, alive[0].card_message_id, body, markup)  # type: ignore[arg-type]
+
+
+async def _attach(update: Update, context: Ctx, target: tuple[int, int, bool], file_id: str, unique_id: str):  # type: ignore[no-untyped-def]
+    """Attach a photo to the live records of a card or check-in; the new card and a summary."""
     async with _unit(context.bot_data) as session:
         member = await _sender(session, update, context)
         if member is None:
-            if is_private(update):
-                await message.reply_text(NOT_BOUND)
-            return
+            raise _Refuse(NOT_BOUND)
         chat_id, ref_id, by_card = target
         if by_card:
             records = await repo.records_of_card(session=session, chat_id=chat_id, card_message_id=ref_id)
@@ -324,19 +344,13 @@ async def photo(update: Update, context: Ctx) -> None:
             records = await repo.records_of_message(session=session, chat_id=chat_id, message_id=ref_id)
         alive = service.live(records)
         if not alive or not service.may_change(member, alive[0]):
-            if is_private(update):
-                await message.reply_text(PHOTO_ALONE)
-            return
+            raise _Refuse(PHOTO_ALONE)
         for record in alive:
             await repo.add_evidence(
                 session=session, record_id=record.id, file_id=file_id, file_unique_id=unique_id
             )  # type: ignore[arg-type]
         body, markup = await _card_for(session, context, records)
-        names = "；".join(cards.short(r, _categories(context)) for r in alive)
-    if message.media_group_id is None or by_card:
-        await message.reply_text(f"📎 已附上图片：{names}", do_quote=not is_private(update))
-    if alive[0].card_message_id is not None:
-        await _edit_card(context, alive[0].card_chat_id, alive[0].card_message_id, body, markup)  # type: ignore[arg-type]
+    return body, markup, alive, "；".join(cards.short(r, _categories(context)) for r in alive)
 
 
 def _evidence_target(context: Ctx, message: Message) -> tuple[int, int, bool] | None:
@@ -385,12 +399,13 @@ async def my(update: Update, context: Ctx) -> None:
     assert user is not None
     async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=user)
-        if member is None:
-            await reply_private(update, context, NOT_BOUND)
-            return
-        totals = await service.totals(
-            session=session, member=member, today=context.bot_data.clock.now().date()
-        )
+        if member is not None:
+            totals = await service.totals(
+                session=session, member=member, today=context.bot_data.clock.now().date()
+            )
+    if member is None:
+        await reply_private(update, context, NOT_BOUND)
+        return
     await reply_private(update, context, cards.totals(totals, _categories(context), member.name))
 
 
@@ -398,17 +413,19 @@ async def undo(update: Update, context: Ctx) -> None:
     """Undo the sender's most recently stored record."""
     user = update.effective_user
     assert user is not None
-    async with _unit(context.bot_data) as session:
-        member = await resolve(session=session, services=context.bot_data, user=user)
-        if member is None:
-            await reply_private(update, context, NOT_BOUND)
-            return
-        record = await service.undo_last(session=session, member=member)
-        if record is None:
-            await reply_private(update, context, "没有可以撤销的记录。")
-            return
-        records = await service.siblings(session=session, record=record)
-        body, markup = await _card_for(session, context, records)
+    try:
+        async with _unit(context.bot_data) as session:
+            member = await resolve(session=session, services=context.bot_data, user=user)
+            if member is None:
+                raise _Refuse(NOT_BOUND)
+            record = await service.undo_last(session=session, member=member)
+            if record is None:
+                raise _Refuse("没有可以撤销的记录。")
+            records = await service.siblings(session=session, record=record)
+            body, markup = await _card_for(session, context, records)
+    except _Refuse as refusal:
+        await reply_private(update, context, refusal.text)
+        return
     notice, restore = cards.undone([record], _categories(context))
     await reply_private(update, context, notice, reply_markup=restore)
     if record.card_message_id is not None:
@@ -427,37 +444,11 @@ async def card_button(update: Update, context: Ctx) -> None:
     action, record_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
     categories = _categories(context)
     today = context.bot_data.clock.now().date()
-    toast = None
-    async with _unit(context.bot_data) as session:
-        member = await resolve(session=session, services=context.bot_data, user=query.from_user)
-        record = await repo.get_record(session=session, record_id=record_id)
-        if member is None or record is None:
-            await query.answer(NOT_BOUND if member is None else STALE, show_alert=member is None)
-            return
-        if not service.may_change(member, record):
-            await query.answer(NOT_YOURS, show_alert=True)
-            return
-        records = await service.siblings(session=session, record=record)
-        if action == "undo":
-            await service.delete(session=session, actor=member, records=records)
-            toast = "已撤销"
-        elif action == "del":
-            await service.delete(session=session, actor=member, records=[record])
-            toast = "已撤销"
-        elif action == "rst":
-            await service.restore(session=session, actor=member, record=record)
-            toast = "已恢复"
-        elif action == "setc" and arg in categories:
-            await service.set_category(session=session, actor=member, record=record, category=arg)
-            toast = f"已改为：{categories[arg]}"
-        elif action == "setd":
-            date = _parse_day(arg)
-            if date is None or date > today:
-                await query.answer("日期不对，请重新选择。")
-                return
-            await service.set_date(session=session, actor=member, record=record, date=date)
-            toast = f"已改为：{cards.day(date)}"
-        body, markup = await _card_for(session, context, records)
+    try:
+        record, records, body, markup, toast = await _act(context, query.from_user, action, record_id, arg)
+    except _Refuse as refusal:
+        await query.answer(refusal.text, show_alert=refusal.alert)
+        return
     alive = service.live(records)
     position = next((n for n, r in enumerate(alive, 1) if r.id == record.id), 0)
     several = len(alive) > 1
@@ -476,6 +467,43 @@ async def card_button(update: Update, context: Ctx) -> None:
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise
+
+
+async def _act(context: Ctx, user: User, action: str, record_id: int, arg: str):  # type: ignore[no-untyped-def]
+    """Apply a card button's change in one unit of work: (record, its siblings, card, toast)."""
+    categories = _categories(context)
+    today = context.bot_data.clock.now().date()
+    toast = None
+    async with _unit(context.bot_data) as session:
+        member = await resolve(session=session, services=context.bot_data, user=user)
+        if member is None:
+            raise _Refuse(NOT_BOUND, alert=True)
+        record = await repo.get_record(session=session, record_id=record_id)
+        if record is None:
+            raise _Refuse(STALE)
+        if not service.may_change(member, record):
+            raise _Refuse(NOT_YOURS, alert=True)
+        records = await service.siblings(session=session, record=record)
+        if action == "undo":
+            await service.delete(session=session, actor=member, records=records)
+            toast = "已撤销"
+        elif action == "del":
+            await service.delete(session=session, actor=member, records=[record])
+            toast = "已撤销"
+        elif action == "rst":
+            await service.restore(session=session, actor=member, record=record)
+            toast = "已恢复"
+        elif action == "setc" and arg in categories:
+            await service.set_category(session=session, actor=member, record=record, category=arg)
+            toast = f"已改为：{categories[arg]}"
+        elif action == "setd":
+            date = _parse_day(arg)
+            if date is None or date > today:
+                raise _Refuse("日期不对，请重新选择。")
+            await service.set_date(session=session, actor=member, record=record, date=date)
+            toast = f"已改为：{cards.day(date)}"
+        body, markup = await _card_for(session, context, records)
+    return record, records, body, markup, toast
 
 
 def _parse_day(text: str) -> dt.date | None:
@@ -504,8 +532,7 @@ async def file_button(update: Update, context: Ctx) -> None:
         async with _unit(context.bot_data) as session:
             member = await resolve(session=session, services=context.bot_data, user=query.from_user)
             if member is None:
-                await query.answer(NOT_BOUND, show_alert=True)
-                return
+                raise _Refuse(NOT_BOUND, alert=True)
             records = await service.file_as(
                 session=session, member=member, source=source, category=parts[1], date=date
             )
@@ -516,6 +543,9 @@ async def file_button(update: Update, context: Ctx) -> None:
                 message_id=query.message.message_id,
             )
             body, markup = cards.card(records, categories)
+    except _Refuse as refusal:
+        await query.answer(refusal.text, show_alert=refusal.alert)
+        return
     except IntegrityError:  # a second tap: it is filed already
         async with _unit(context.bot_data) as session:
             body, markup = await _card_for(
@@ -526,7 +556,7 @@ async def file_button(update: Update, context: Ctx) -> None:
 
 
 async def _flush_cards(services: Services) -> None:
-    if services.extras.get("pending_cards"):
+    if _pending_cards(services):
         async with _unit(services):
             pass
 
