@@ -17,6 +17,8 @@ from handlers.context import Ctx
 from handlers.guards import (
     NEED_ROLE,
     NOT_BOUND,
+    Refused,
+    answer_refusals,
     display_name,
     has_role,
     is_bootstrap_admin,
@@ -30,6 +32,7 @@ from storage.models import ORG_KIND_NAMES, ROLE_NAMES, Member, Org, OrgKind, Rol
 ORG_USAGE = "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
 INVITE_USAGE = "用法：/invite 组织 cadre|secretary|admin [次数]\n例如：/invite 第一支部 cadre 20"
 MESSAGE_LIMIT = 3900
+NO_ORG_YET = "还没有组织。发送 /org add 组织名称 建立第一个组织。"
 
 
 def kind_from_name(name: str, parent: Org | None) -> str:
@@ -40,22 +43,21 @@ def kind_from_name(name: str, parent: Org | None) -> str:
     return OrgKind.branch
 
 
-async def _actor(
-    session: AsyncSession, update: Update, context: Ctx, needed: str
-) -> tuple[bool, Member | None]:
-    """(allowed, member). Bootstrap admins without a Member row yet are allowed admin commands."""
+async def _actor(session: AsyncSession, update: Update, context: Ctx, needed: str) -> Member | None:
+    """The member allowed to run this command, or None for a bootstrap admin not bound yet (only
+    admin commands); raises Refused otherwise."""
     user: User = update.effective_user  # type: ignore[assignment]
     member = await resolve(session=session, services=context.bot_data, user=user)
     if has_role(member, needed):
-        return True, member
-    if member is None and needed == Role.admin and is_bootstrap_admin(context.bot_data, user.id):
-        return True, None
-    message = update.effective_message
-    assert message is not None
-    await message.reply_text(NOT_BOUND if member is None else NEED_ROLE[needed])  # type: ignore[index]
-    return False, member
+        return member
+    if member is None and is_bootstrap_admin(context.bot_data, user.id):
+        if needed == Role.admin:
+            return None
+        raise Refused(NO_ORG_YET)
+    raise Refused(NOT_BOUND if member is None else NEED_ROLE[needed])  # type: ignore[index]
 
 
+@answer_refusals
 async def org(update: Update, context: Ctx) -> None:
     """/org add <名称> [上级] · /org list"""
     message = update.effective_message
@@ -64,33 +66,24 @@ async def org(update: Update, context: Ctx) -> None:
     sub = args[0].lower() if args else ""
     if sub not in {"add", "list"} or (sub == "add" and len(args) < 2):
         async with context.bot_data.session() as session:
-            allowed, _ = await _actor(session, update, context, Role.admin)
-        if allowed:
-            await message.reply_text(ORG_USAGE)
-        return
+            await _actor(session, update, context, Role.admin)
+        raise Refused(ORG_USAGE)
     if sub == "list":
         await _org_list(update, context)
         return
     name, parent_name = args[1], (args[2] if len(args) > 2 else None)
     bound_to: Member | None = None
     async with context.bot_data.session() as session:
-        allowed, actor = await _actor(session, update, context, Role.admin)
-        if not allowed:
-            return
+        actor = await _actor(session, update, context, Role.admin)
         if len(name) > 100:
-            await message.reply_text("组织名称太长了，请控制在100字以内。")
-            return
+            raise Refused("组织名称太长了，请控制在100字以内。")
         if await orgs.get_org_by_name(session=session, name=name) is not None:
-            await message.reply_text(f"「{html.escape(name)}」已经存在。发送 /org list 查看组织树。")
-            return
+            raise Refused(f"「{html.escape(name)}」已经存在。发送 /org list 查看组织树。")
         parent = None
         if parent_name is not None:
             parent = await orgs.get_org_by_name(session=session, name=parent_name)
             if parent is None:
-                await message.reply_text(
-                    f"没有找到上级组织「{html.escape(parent_name)}」。发送 /org list 查看组织树。"
-                )
-                return
+                raise Refused(f"没有找到上级组织「{html.escape(parent_name)}」。发送 /org list 查看组织树。")
         created = await orgs.create_org(
             session=session, name=name, parent=parent, kind=kind_from_name(name, parent)
         )
@@ -145,13 +138,11 @@ def tree_lines(all_orgs: list[Org], counts: dict[int, int], root_ids: list[int])
 
 async def _org_list(update: Update, context: Ctx) -> None:
     async with context.bot_data.session() as session:
-        allowed, _ = await _actor(session, update, context, Role.admin)
-        if not allowed:
-            return
+        await _actor(session, update, context, Role.admin)
         all_orgs = await orgs.list_orgs(session=session)
         counts = await orgs.member_counts(session=session)
     if not all_orgs:
-        await reply_private(update, context, "还没有组织。发送 /org add 组织名称 建立第一个组织。")
+        await reply_private(update, context, NO_ORG_YET)
         return
     roots = [o.id for o in all_orgs if o.parent_id is None]
     await reply_private(update, context, _clip("🏛 组织树\n" + "\n".join(tree_lines(all_orgs, counts, roots))))  # type: ignore[arg-type]
@@ -163,28 +154,24 @@ def _clip(text: str) -> str:
     return text[:MESSAGE_LIMIT].rsplit("\n", 1)[0] + "\n……（太长，只显示前面部分）"
 
 
+@answer_refusals
 async def invite(update: Update, context: Ctx) -> None:
     """/invite <组织> <cadre|secretary|admin> [次数]"""
     message = update.effective_message
     assert message is not None
     args = context.args or []
     async with context.bot_data.session() as session:
-        allowed, actor = await _actor(session, update, context, Role.admin)
-        if not allowed:
-            return
+        actor = await _actor(session, update, context, Role.admin)
         if len(args) < 2 or (role := invites.parse_role(args[1])) is None:
-            await message.reply_text(INVITE_USAGE)
-            return
+            raise Refused(INVITE_USAGE)
         uses = 1
         if len(args) > 2:
             if not args[2].isdigit() or not 1 <= int(args[2]) <= invites.MAX_USES:
-                await message.reply_text(f"次数请写 1 到 {invites.MAX_USES} 之间的数字。\n{INVITE_USAGE}")
-                return
+                raise Refused(f"次数请写 1 到 {invites.MAX_USES} 之间的数字。\n{INVITE_USAGE}")
             uses = int(args[2])
         target = await orgs.get_org_by_name(session=session, name=args[0])
         if target is None:
-            await message.reply_text(f"没有找到组织「{html.escape(args[0])}」。发送 /org list 查看组织树。")
-            return
+            raise Refused(f"没有找到组织「{html.escape(args[0])}」。发送 /org list 查看组织树。")
         code = await invites.issue(session=session, org=target, role=role, uses=uses, actor=actor)
     link = f"https://t.me/{context.bot.username}?start={code}"
     text = (
@@ -194,26 +181,22 @@ async def invite(update: Update, context: Ctx) -> None:
     await reply_private(update, context, text)
 
 
+@answer_refusals
 async def members(update: Update, context: Ctx) -> None:
     """/members [组织]: secretaries see their own organisation and below; admins any."""
     message = update.effective_message
     assert message is not None
     async with context.bot_data.session() as session:
-        allowed, actor = await _actor(session, update, context, Role.secretary)
-        if not allowed or actor is None:
-            if allowed:
-                await message.reply_text("还没有组织。发送 /org add 组织名称 建立第一个组织。")
-            return
+        actor = await _actor(session, update, context, Role.secretary)
+        assert actor is not None
         all_orgs = await orgs.list_orgs(session=session)
         own = orgs.subtree_ids(all_orgs, actor.org_id)
         if context.args:
             target = next((o for o in all_orgs if o.name == context.args[0]), None)
             if target is None:
-                await message.reply_text(f"没有找到组织「{html.escape(context.args[0])}」。")
-                return
+                raise Refused(f"没有找到组织「{html.escape(context.args[0])}」。")
             if actor.role != Role.admin and target.id not in own:
-                await message.reply_text("只能查看本组织及下级组织的成员。")
-                return
+                raise Refused("只能查看本组织及下级组织的成员。")
             scope = orgs.subtree_ids(all_orgs, target.id)  # type: ignore[arg-type]
         elif actor.role == Role.admin:
             scope = [o.id for o in all_orgs]  # type: ignore[misc]
@@ -237,25 +220,22 @@ async def members(update: Update, context: Ctx) -> None:
     await reply_private(update, context, _clip("\n".join(lines)))
 
 
+@answer_refusals
 async def bind_group(update: Update, context: Ctx) -> None:
     """/bindgroup [组织] in a group: check-ins of bound members here are recorded."""
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     if is_private(update):
-        await message.reply_text("请在要绑定的群里发送 /bindgroup（管理员可写 /bindgroup 组织名称）。")
-        return
+        raise Refused("请在要绑定的群里发送 /bindgroup（管理员可写 /bindgroup 组织名称）。")
     async with context.bot_data.session() as session:
-        allowed, actor = await _actor(session, update, context, Role.secretary)
-        if not allowed or actor is None:
-            return
+        actor = await _actor(session, update, context, Role.secretary)
+        assert actor is not None
         if context.args:
             target = await orgs.get_org_by_name(session=session, name=context.args[0])
             if target is None:
-                await message.reply_text(f"没有找到组织「{html.escape(context.args[0])}」。")
-                return
+                raise Refused(f"没有找到组织「{html.escape(context.args[0])}」。")
             if actor.role != Role.admin and target.id != actor.org_id:
-                await message.reply_text("书记只能把群绑定到本组织。")
-                return
+                raise Refused("书记只能把群绑定到本组织。")
         else:
             target = await orgs.get_org(session=session, org_id=actor.org_id)
         assert target is not None

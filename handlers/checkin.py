@@ -32,6 +32,7 @@ from handlers import cards
 from handlers.context import Ctx
 from handlers.guards import (
     NOT_BOUND,
+    Refused,
     flooding,
     is_private,
     notify_flood_once,
@@ -74,14 +75,6 @@ def _sent_at(context: Ctx, message: Message) -> dt.datetime:
 
 def _categories(context: Ctx) -> dict[str, str]:
     return context.bot_data.rules.categories
-
-
-class _Refuse(Exception):
-    """Leave a unit of work early with an answer, sent after the transaction (never inside it)."""
-
-    def __init__(self, text: str, *, alert: bool = False) -> None:
-        super().__init__(text)
-        self.text, self.alert = text, alert
 
 
 def _remember(memory: OrderedDict, key: object, value: object, limit: int) -> None:  # type: ignore[type-arg]
@@ -187,7 +180,7 @@ async def check_in(update: Update, context: Ctx) -> None:
                 # or flagged unreachable (resolve clears the flag).
                 member = await _sender(session, update, context)
                 if member is None:
-                    raise _Refuse(NOT_BOUND)
+                    raise Refused(NOT_BOUND)
                 records = await service.store(
                     session=session, member=member, source=source, parsed=result.records
                 )
@@ -201,7 +194,7 @@ async def check_in(update: Update, context: Ctx) -> None:
             photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
             reply = cards.card(records, _categories(context), photos) if records else None
         metrics_of(context.bot_data).check_in(records, result)
-    except _Refuse as refusal:
+    except Refused as refusal:
         if private:  # a stranger in a group is ignored
             await message.reply_text(refusal.text)
         return
@@ -321,7 +314,7 @@ async def photo(update: Update, context: Ctx) -> None:
     file_id, unique_id = _photo(message)  # type: ignore[misc]
     try:
         body, markup, alive, names = await _attach(update, context, target, file_id, unique_id)
-    except _Refuse as refusal:
+    except Refused as refusal:
         if is_private(update):
             await message.reply_text(refusal.text)
         return
@@ -336,7 +329,7 @@ async def _attach(update: Update, context: Ctx, target: tuple[int, int, bool], f
     async with _unit(context.bot_data) as session:
         member = await _sender(session, update, context)
         if member is None:
-            raise _Refuse(NOT_BOUND)
+            raise Refused(NOT_BOUND)
         chat_id, ref_id, by_card = target
         if by_card:
             records = await repo.records_of_card(session=session, chat_id=chat_id, card_message_id=ref_id)
@@ -344,7 +337,7 @@ async def _attach(update: Update, context: Ctx, target: tuple[int, int, bool], f
             records = await repo.records_of_message(session=session, chat_id=chat_id, message_id=ref_id)
         alive = service.live(records)
         if not alive or not service.may_change(member, alive[0]):
-            raise _Refuse(PHOTO_ALONE)
+            raise Refused(PHOTO_ALONE)
         for record in alive:
             await repo.add_evidence(
                 session=session, record_id=record.id, file_id=file_id, file_unique_id=unique_id
@@ -417,13 +410,13 @@ async def undo(update: Update, context: Ctx) -> None:
         async with _unit(context.bot_data) as session:
             member = await resolve(session=session, services=context.bot_data, user=user)
             if member is None:
-                raise _Refuse(NOT_BOUND)
+                raise Refused(NOT_BOUND)
             record = await service.undo_last(session=session, member=member)
             if record is None:
-                raise _Refuse("没有可以撤销的记录。")
+                raise Refused("没有可以撤销的记录。")
             records = await service.siblings(session=session, record=record)
             body, markup = await _card_for(session, context, records)
-    except _Refuse as refusal:
+    except Refused as refusal:
         await reply_private(update, context, refusal.text)
         return
     notice, restore = cards.undone([record], _categories(context))
@@ -446,7 +439,7 @@ async def card_button(update: Update, context: Ctx) -> None:
     today = context.bot_data.clock.now().date()
     try:
         record, records, body, markup, toast = await _act(context, query.from_user, action, record_id, arg)
-    except _Refuse as refusal:
+    except Refused as refusal:
         await query.answer(refusal.text, show_alert=refusal.alert)
         return
     alive = service.live(records)
@@ -477,12 +470,12 @@ async def _act(context: Ctx, user: User, action: str, record_id: int, arg: str):
     async with _unit(context.bot_data) as session:
         member = await resolve(session=session, services=context.bot_data, user=user)
         if member is None:
-            raise _Refuse(NOT_BOUND, alert=True)
+            raise Refused(NOT_BOUND, alert=True)
         record = await repo.get_record(session=session, record_id=record_id)
         if record is None:
-            raise _Refuse(STALE)
+            raise Refused(STALE)
         if not service.may_change(member, record):
-            raise _Refuse(NOT_YOURS, alert=True)
+            raise Refused(NOT_YOURS, alert=True)
         records = await service.siblings(session=session, record=record)
         if action == "undo":
             await service.delete(session=session, actor=member, records=records)
@@ -499,7 +492,7 @@ async def _act(context: Ctx, user: User, action: str, record_id: int, arg: str):
         elif action == "setd":
             date = _parse_day(arg)
             if date is None or date > today:
-                raise _Refuse("日期不对，请重新选择。")
+                raise Refused("日期不对，请重新选择。")
             await service.set_date(session=session, actor=member, record=record, date=date)
             toast = f"已改为：{cards.day(date)}"
         body, markup = await _card_for(session, context, records)
@@ -532,7 +525,7 @@ async def file_button(update: Update, context: Ctx) -> None:
         async with _unit(context.bot_data) as session:
             member = await resolve(session=session, services=context.bot_data, user=query.from_user)
             if member is None:
-                raise _Refuse(NOT_BOUND, alert=True)
+                raise Refused(NOT_BOUND, alert=True)
             records = await service.file_as(
                 session=session, member=member, source=source, category=parts[1], date=date
             )
@@ -543,7 +536,7 @@ async def file_button(update: Update, context: Ctx) -> None:
                 message_id=query.message.message_id,
             )
             body, markup = cards.card(records, categories)
-    except _Refuse as refusal:
+    except Refused as refusal:
         await query.answer(refusal.text, show_alert=refusal.alert)
         return
     except IntegrityError:  # a second tap: it is filed already

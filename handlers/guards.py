@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import collections
+import functools
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,33 @@ NEED_ROLE = {
 FLOOD_NOTICE = "您发得有点快，我先不逐条回复了：工作记录照常保存，命令请过一会儿再发。稍后发送 /my 可以查看已保存的记录。"
 OPEN_PRIVATE = "请先私聊我发送 /start，我再把结果私信给您。"
 ROLE_RANK = {Role.cadre: 0, Role.secretary: 1, Role.admin: 2}
+
+
+class Refused(Exception):
+    """Leave a handler (and its unit of work) early with an answer for the user. The answer is
+    sent after the transaction has ended: never hold the database while talking to Telegram."""
+
+    def __init__(self, text: str, *, alert: bool = False) -> None:
+        super().__init__(text)
+        self.text, self.alert = text, alert
+
+
+def answer_refusals(
+    handler: Callable[[Update, Ctx], Awaitable[None]],
+) -> Callable[[Update, Ctx], Awaitable[None]]:
+    """Answer a Refused raised by `handler`: a reply to the message, or an alert on a button."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: Ctx) -> None:
+        try:
+            await handler(update, context)
+        except Refused as refusal:
+            if update.callback_query is not None:
+                await update.callback_query.answer(refusal.text, show_alert=refusal.alert)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(refusal.text)
+
+    return wrapper
 
 
 def is_private(update: Update) -> bool:
