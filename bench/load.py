@@ -83,13 +83,9 @@ async def serve(database_url: str) -> None:
 
 
 async def _admin(base_url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
+    from bot.leader import connect_asyncpg
 
-    u = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
-    )
+    conn = await connect_asyncpg(base_url)
     try:
         await conn.execute(sql)
     finally:

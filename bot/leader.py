@@ -130,16 +130,8 @@ class AdvisoryLockLeadership(Leadership):
 
     async def _connect(self) -> Any:
         if self._conn is None or self._conn.is_closed():
-            import asyncpg
-            from sqlalchemy.engine import make_url
-
-            url = make_url(self.database_url)
-            self._conn = await asyncpg.connect(
-                host=url.host or "127.0.0.1",
-                port=url.port or 5432,
-                user=url.username,
-                password=url.password,
-                database=url.database,
+            self._conn = await connect_asyncpg(
+                self.database_url,
                 timeout=max(self.check_seconds, 5.0),
                 server_settings={"application_name": "dutybot-leader"},
             )
@@ -164,6 +156,22 @@ class AdvisoryLockLeadership(Leadership):
         if conn is not None and not conn.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), timeout=5)
+
+
+async def connect_asyncpg(database_url: str, **options: Any) -> Any:
+    """A plain asyncpg connection (not pooled) to the database of a SQLAlchemy URL."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    return await asyncpg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        **options,
+    )
 
 
 def elect(current: Leadership, database_url: str, *, check_seconds: float) -> Leadership:

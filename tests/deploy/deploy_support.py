@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.leader import connect_asyncpg
 from storage.db import in_thread
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -19,16 +20,7 @@ needs_postgres = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set TE
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    u = make_url(PG_URL or "")
-    conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        user=u.username,
-        password=u.password,
-        database=u.database,
-    )
+    conn = await connect_asyncpg(PG_URL or "")
     try:
         await conn.execute(sql)
     finally:

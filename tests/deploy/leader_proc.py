@@ -19,9 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy.engine import make_url
 
-from bot.leader import AdvisoryLockLeadership
+from bot.leader import AdvisoryLockLeadership, connect_asyncpg
 
 
 def say(line: str) -> None:
@@ -78,11 +77,8 @@ class RepositoryRuns:
 
 
 async def main(url: str, name: str, schedule_id: int, interval_ms: int, mode: str) -> None:
-    import asyncpg
-
     step = dt.timedelta(milliseconds=interval_ms)
-    u = make_url(url)
-    conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username, database=u.database)
+    conn = await connect_asyncpg(url)
     runs = SqlRuns(conn) if mode == "sql" else RepositoryRuns(url)
     leadership = AdvisoryLockLeadership(url, check_seconds=0.1)
 

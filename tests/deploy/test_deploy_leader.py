@@ -19,10 +19,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 from deploy_support import fresh_pg_database, needs_postgres
-from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.leader import AdvisoryLockLeadership, Leadership, elect
+from bot.leader import AdvisoryLockLeadership, Leadership, connect_asyncpg, elect
 from storage.db import upgrade_sync
 
 pytestmark = needs_postgres
@@ -39,8 +38,7 @@ def pg_url() -> Iterator[str]:
 
 
 async def _connect(url: str) -> asyncpg.Connection:
-    u = make_url(url)
-    return await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username, database=u.database)
+    return await connect_asyncpg(url)
 
 
 class Events:
