@@ -102,8 +102,10 @@ async def scope_for(*, session: AsyncSession, member: Member | None, org_name: s
         if org_name:
             return _subtree_scope(all_orgs, _find_org(all_orgs, org_name))
         roots = [o for o in all_orgs if o.parent_id is None]
-        if len(roots) != 1:
-            raise ScopeError("请指定组织名称。")
+        if not roots:
+            raise ScopeError("还没有建立组织。")
+        if len(roots) > 1:
+            raise ScopeError("有多个上级组织，请指定组织名称。")
         return _subtree_scope(all_orgs, roots[0])
     if not member.active:
         raise ScopeError(NOT_MEMBER)
@@ -512,7 +514,9 @@ def render(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> list[str]
     """The digest as Telegram HTML lines (no line holds an unclosed tag, so any split is clean)."""
     d = digest
     lines = [f"📊 <b>{html.escape(d.scope.title)}</b> · {d.period.label}"]
-    if d.scope.member_id is None:
+    if d.scope.member_id is None and not d.members:
+        lines.append("还没有成员加入。")
+    elif d.scope.member_id is None:
         apart = []
         if d.on_leave:
             apart.append(f"请假 {d.on_leave}")

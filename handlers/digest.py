@@ -6,6 +6,7 @@ In a group these commands answer in private: a digest names people and gaps.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import re
 
@@ -56,7 +57,7 @@ class _Request:
         query = self.update.callback_query
         if query is not None and not self.answered:
             self.answered = True
-            await query.answer(text[:200], show_alert=True)
+            await query.answer(html.unescape(text)[:200], show_alert=True)  # alerts are plain text
         elif query is not None:
             await self.context.bot.send_message(self.user_id, text)
         elif self.update.effective_message is not None:

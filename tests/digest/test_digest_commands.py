@@ -98,3 +98,18 @@ async def test_strangers_and_stale_buttons(harness) -> None:
     }
     calls = await harness.press(ZHANG, digest, "上一周")
     assert "按钮已失效" in next(c for c in calls if c.method == "answerCallbackQuery").params["text"]
+
+
+async def test_a_configured_admin_without_a_binding_sees_the_whole_tree(harness) -> None:
+    assert "还没有建立组织" in harness.replies(await harness.send(ADMIN, "/digest"))[0].text
+    await harness.add_org("第一党委")
+    await harness.add_org("第一支部", parent="第一党委")
+    text = harness.replies(await harness.send(ADMIN, "/digest"))[0].text
+    assert text.startswith("📊 <b>第一党委</b> · 11月16日—22日\n还没有成员加入。\n")
+    text = harness.replies(await harness.send(ADMIN, "/digest 上周 第一支部"))[0].text
+    assert text.startswith("📊 <b>第一支部</b> · ")
+    await harness.add_org("另一党委")
+    assert "请指定组织名称" in harness.replies(await harness.send(ADMIN, "/digest"))[0].text
+    # the export of a configured admin is audited without an actor
+    calls = await harness.send(ADMIN, "/export 本月 第一党委")
+    assert len(harness.replies(calls, "sendDocument")) == 1
