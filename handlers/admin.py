@@ -10,7 +10,7 @@ import html
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update, User
-from telegram.ext import CommandHandler
+from telegram.ext import CommandHandler, filters
 
 from bot import invites
 from handlers.context import Ctx
@@ -257,10 +257,10 @@ async def bind_group(update: Update, context: Ctx) -> None:
 
 
 HANDLERS = [
-    CommandHandler("org", org),
-    CommandHandler("invite", invite),
-    CommandHandler("members", members),
-    CommandHandler("bindgroup", bind_group),
+    CommandHandler("org", org, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("invite", invite, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("members", members, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("bindgroup", bind_group, filters=filters.UpdateType.MESSAGE),
 ]
 COMMANDS = [
     ("members", "成员名单", "secretary"),

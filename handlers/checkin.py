@@ -568,10 +568,16 @@ async def on_shutdown(app: Application) -> None:
     await _flush_cards(app.bot_data)
 
 
+async def stale_button(update: Update, context: Ctx) -> None:
+    """A button no handler knows (an old card, a garbled query): say so, so the spinner stops."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(STALE)
+
+
 _NEW = filters.UpdateType.MESSAGE
 HANDLERS = [
-    CommandHandler("my", my),
-    CommandHandler("undo", undo),
+    CommandHandler("my", my, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("undo", undo, filters=filters.UpdateType.MESSAGE),
     CallbackQueryHandler(card_button, pattern=r"^rec:"),
     CallbackQueryHandler(file_button, pattern=r"^cat:"),
     MessageHandler(
@@ -581,6 +587,7 @@ HANDLERS = [
     MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, check_in),
     MessageHandler(_NEW & filters.COMMAND, unknown_command),
     MessageHandler(_NEW & ~filters.StatusUpdate.ALL, other_input),
+    CallbackQueryHandler(stale_button),  # last: buttons of every feature are matched before
 ]
 COMMANDS = [
     ("my", "我的记录（本周、本月）", "cadre"),

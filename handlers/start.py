@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import CommandHandler, filters
 
 from bot import invites
 from bot.app import command_menu, set_member_menu
@@ -109,9 +109,9 @@ async def help_command(update: Update, context: Ctx) -> None:
 
 
 HANDLERS = [
-    CommandHandler("start", start),
-    CommandHandler("join", join),
-    CommandHandler("help", help_command),
+    CommandHandler("start", start, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("join", join, filters=filters.UpdateType.MESSAGE),
+    CommandHandler("help", help_command, filters=filters.UpdateType.MESSAGE),
 ]
 COMMANDS = [
     ("start", "开始使用 / 用邀请链接加入", "cadre"),

@@ -209,3 +209,38 @@ async def test_my_shows_week_and_month_totals_and_undo_takes_the_last_record(bot
     assert restored.text.startswith("✅ 已记录 1 项")
     other = bot.replies(await bot.send(OTHER, "/undo"))[0]
     assert other.text == "没有可以撤销的记录。"
+
+
+async def test_card_ids_written_later_are_flushed_at_shutdown(bot) -> None:
+    from handlers import checkin
+
+    card = bot.replies(await bot.send(CADRE, "今天开展志愿服务"))[0]
+    await checkin.on_shutdown(bot.app)
+    [record] = await _records(bot)
+    assert (record.card_chat_id, record.card_message_id) == (CADRE.id, card.result["message_id"])
+
+
+@pytest.mark.parametrize(
+    "data", ["rec:undo:abc", "rec:undo:999999", "rec", "cat:nosuch:1:20261127", "cat:study:x:y"]
+)
+async def test_stale_or_garbled_buttons_get_a_short_answer(bot, data: str) -> None:
+    query = {
+        "id": "q1",
+        "from": CADRE.to_dict(),
+        "chat_instance": "ci",
+        "data": data,
+        "message": {"message_id": 7, "date": 0, "chat": {"id": CADRE.id, "type": "private"}},
+    }
+    calls = await bot.process({"callback_query": query})
+    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "这张卡片已失效。"
+    assert await _records(bot) == []
+
+
+async def test_editing_a_command_does_not_run_it_again(bot) -> None:
+    await bot.send(CADRE, "今天开展志愿服务")
+    await bot.send(CADRE, "昨天开展谈心谈话")
+    await bot.send(CADRE, "/undo")
+    calls = await bot.edit(CADRE, bot.last_message, "/undo ")
+    assert calls == []
+    assert len(await _records(bot, live_only=True)) == 1
