@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,8 @@ from storage.db import create_engine, create_sessionmaker
 from storage.models import DutyRecord
 
 SECRET = "s3cret-Token_1"
+# The schedule tests' set-up (org tree, targets, a fast outbox), reused for a real nudge run.
+SCHEDULE_TESTS = str(Path(__file__).resolve().parents[1] / "schedules")
 CADRE = TgUser(501, "李四")
 CHECK_IN = "今天组织支部党员开展主题党日活动，参加18人，时长2小时"
 _update_ids = itertools.count(900_000)
@@ -182,3 +186,23 @@ def test_delivery_outcomes_are_counted_by_reason() -> None:
     assert metrics.value("dutybot_nudges_failed_total", reason="forbidden") == 1
     assert metrics.value("dutybot_nudges_failed_total", reason="unknown") == 1
     assert metrics.value("dutybot_nudges_failed_total", reason="failed") == 1
+
+
+async def test_nudge_outcomes_of_a_real_run_reach_the_metrics(harness) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    sys.path.insert(0, SCHEDULE_TESTS)
+    from sched_support import CADRES, add_schedule, fast_outbox, tree
+
+    from bot.metrics import metrics_of
+
+    await tree(harness)
+    harness.api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=CADRES[1].id)
+    schedule = await add_schedule(harness, "每周五10:00")
+    fire = dt.datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    report = await fast_outbox(harness).run(schedule.id, fire)
+
+    assert report is not None and report.counts["forbidden"] == 1
+    metrics = metrics_of(harness.services)
+    assert metrics.value("dutybot_nudges_sent_total") == report.counts["sent"] > 0
+    assert metrics.value("dutybot_nudges_failed_total", reason="forbidden") == 1
