@@ -26,6 +26,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import records as service
 from bot.metrics import metrics_of
+from bot.parsing import ParseResult
 from bot.records import Source
 from bot.services import Services
 from handlers import cards
@@ -41,7 +42,7 @@ from handlers.guards import (
 )
 from storage import orgs
 from storage import records as repo
-from storage.models import DutyRecord, Member
+from storage.models import DutyRecord, Member, Org
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ MEDIA = {
 }
 PHOTO_ALONE = "收到图片。要作为佐证，请回复对应的记录卡片发送图片；或者在图片说明里写上开展的工作。"
 ALBUM_MEMORY = 200
+Card = tuple[str, InlineKeyboardMarkup | None]
 UNREAD_MEMORY = 1000
 
 
@@ -106,16 +108,16 @@ def _unread(context: Ctx) -> OrderedDict[tuple[int, int], str]:
     return context.bot_data.extras.setdefault("unread", OrderedDict())
 
 
-async def _card_for(session, context: Ctx, records: Sequence[DutyRecord]):  # type: ignore[no-untyped-def]
+async def _card_for(session: AsyncSession, context: Ctx, records: Sequence[DutyRecord]) -> Card:
     photos = await repo.evidence_counts(session=session, record_ids=[r.id for r in records if r.id])
     return cards.card(records, _categories(context), photos)
 
 
-async def _org_of_group(session, update: Update):  # type: ignore[no-untyped-def]
+async def _org_of_group(session: AsyncSession, update: Update) -> Org | None:
     return await orgs.get_org_by_group_chat(session=session, chat_id=update.effective_chat.id)  # type: ignore[union-attr]
 
 
-async def _sender(session, update: Update, context: Ctx) -> Member | None:  # type: ignore[no-untyped-def]
+async def _sender(session: AsyncSession, update: Update, context: Ctx) -> Member | None:
     """The sender's Member when this chat records check-ins for them: private, or a bound group."""
     if not is_private(update) and await _org_of_group(session, update) is None:
         return None
@@ -230,10 +232,8 @@ async def check_in(update: Update, context: Ctx) -> None:
     _remember_card(context, records, sent)
 
 
-def _safe_parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-untyped-def]
+def _safe_parse(context: Ctx, text: str, when: dt.datetime) -> ParseResult:
     """Parse; a parser failure must not lose the message, so it reads as 'nothing recognised'."""
-    from bot.parsing import ParseResult
-
     try:
         return context.bot_data.parser.parse(text, when)
     except Exception:
@@ -241,7 +241,9 @@ def _safe_parse(context: Ctx, text: str, when: dt.datetime):  # type: ignore[no-
         return ParseResult(records=(), plans=(), cancelled=())
 
 
-async def _explain_nothing(update: Update, context: Ctx, result, text: str, when: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+async def _explain_nothing(
+    update: Update, context: Ctx, result: ParseResult, text: str, when: dt.datetime
+) -> None:
     message = update.effective_message
     assert message is not None
     if result.plans:
@@ -324,7 +326,9 @@ async def photo(update: Update, context: Ctx) -> None:
         await _edit_card(context, alive[0].card_chat_id, alive[0].card_message_id, body, markup)  # type: ignore[arg-type]
 
 
-async def _attach(update: Update, context: Ctx, target: tuple[int, int, bool], file_id: str, unique_id: str):  # type: ignore[no-untyped-def]
+async def _attach(
+    update: Update, context: Ctx, target: tuple[int, int, bool], file_id: str, unique_id: str
+) -> tuple[str, InlineKeyboardMarkup | None, list[DutyRecord], str]:
     """Attach a photo to the live records of a card or check-in; the new card and a summary."""
     async with _unit(context.bot_data) as session:
         member = await _sender(session, update, context)
@@ -462,7 +466,9 @@ async def card_button(update: Update, context: Ctx) -> None:
             raise
 
 
-async def _act(context: Ctx, user: User, action: str, record_id: int, arg: str):  # type: ignore[no-untyped-def]
+async def _act(
+    context: Ctx, user: User, action: str, record_id: int, arg: str
+) -> tuple[DutyRecord, list[DutyRecord], str, InlineKeyboardMarkup | None, str | None]:
     """Apply a card button's change in one unit of work: (record, its siblings, card, toast)."""
     categories = _categories(context)
     today = context.bot_data.clock.now().date()
@@ -536,6 +542,7 @@ async def file_button(update: Update, context: Ctx) -> None:
                 message_id=query.message.message_id,
             )
             body, markup = cards.card(records, categories)
+        metrics_of(context.bot_data).records_stored.inc(len(records))
     except Refused as refusal:
         await query.answer(refusal.text, show_alert=refusal.alert)
         return

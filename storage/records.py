@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from storage.models import DutyRecord, Evidence, Member, utcnow
 
@@ -51,7 +52,7 @@ _VALUE_COLUMNS = (
 
 
 @functools.cache
-def _insert_for_member_statement():  # type: ignore[no-untyped-def]
+def _insert_for_member_statement() -> ReturningInsert[Any]:
     """Built once: INSERT … SELECT over bound parameters, so every call hits the compiled cache."""
     table = DutyRecord.__table__
     values = [bindparam(f"v_{name}", type_=table.c[name].type) for name in _VALUE_COLUMNS]
