@@ -176,6 +176,13 @@ async def test_metrics_count_updates_records_and_time_the_replies(web) -> None: 
     assert "dutybot_records_stored_total 1.0" in text
     assert 'dutybot_updates_handled_total{kind="message"} 3.0' in text
 
+    sent = harness.api.sent("sendMessage", chat_id=CADRE.id)
+    unsure = next(c for c in sent if any(b["text"] == "学习教育" for row in c.buttons for b in row))
+    await harness.press(CADRE, unsure, "学习教育")  # filed by hand: stored too
+    text = (await client.get("/metrics")).text
+    assert "dutybot_records_stored_total 2.0" in text
+    assert 'dutybot_updates_handled_total{kind="callback_query"} 1.0' in text
+
 
 def test_delivery_outcomes_are_counted_by_reason() -> None:
     from bot.metrics import Metrics
