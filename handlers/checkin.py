@@ -535,11 +535,8 @@ async def file_button(update: Update, context: Ctx) -> None:
             records = await service.file_as(
                 session=session, member=member, source=source, category=parts[1], date=date
             )
-            await repo.set_card(
-                session=session,
-                record_ids=[r.id for r in records if r.id],
-                chat_id=chat.id,
-                message_id=query.message.message_id,
+            await repo.set_cards(
+                session=session, cards=[([r.id for r in records if r.id], chat.id, query.message.message_id)]
             )
             body, markup = cards.card(records, categories)
         metrics_of(context.bot_data).records_stored.inc(len(records))

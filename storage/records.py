@@ -95,20 +95,9 @@ async def get_record(*, session: AsyncSession, record_id: int) -> DutyRecord | N
     return await session.get(DutyRecord, record_id)
 
 
-async def set_card(
-    *, session: AsyncSession, record_ids: Sequence[int], chat_id: int, message_id: int
-) -> None:
-    """Remember which bot message shows these records (one UPDATE, no reads)."""
-    if record_ids:
-        await session.execute(
-            update(DutyRecord)
-            .where(DutyRecord.id.in_(list(record_ids)))
-            .values(card_chat_id=chat_id, card_message_id=message_id)
-        )
-
-
 async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int], int, int]]) -> None:
-    """Many `set_card` calls as one UPDATE: (record ids, card chat id, card message id) each."""
+    """Remember which bot messages show which records, in one UPDATE: (record ids, card chat id,
+    card message id) per card."""
     chats = {rid: chat for ids, chat, _ in cards for rid in ids}
     messages = {rid: message for ids, _, message in cards for rid in ids}
     if chats:
