@@ -30,3 +30,20 @@ def test_admin_menu_contains_everything_a_cadre_has_and_more() -> None:
     admin = {c.command for c in command_menu("admin")}
     assert {"help", "my", "undo"} <= cadre
     assert cadre < admin
+
+
+async def test_start_up_menus_default_to_cadre_and_give_bootstrap_admins_theirs(harness) -> None:
+    import json
+
+    from bot.app import set_command_menus
+
+    await set_command_menus(harness.app, [1])
+    menus = {}
+    for call in harness.api.sent("setMyCommands"):
+        scope = call.params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        commands = call.params["commands"]
+        commands = json.loads(commands) if isinstance(commands, str) else commands
+        menus[(scope or {}).get("chat_id")] = {c["command"] for c in commands}
+    assert "my" in menus[None] and "invite" not in menus[None]
+    assert {"my", "invite", "org"} <= menus[1]
