@@ -80,17 +80,26 @@ async def build_readiness(
 
     seen: set[tuple[int, str, int, dt.date]] = set()
     result: dict[tuple[int, str], TargetReadiness] = {}
-    starts = sorted({s for kind in {t.period for t in targets} for s in _period_starts(kind, year, on)})
-    for start in starts:
+    # Each period of each kind, judged on its last day (or today for the open one), so leave
+    # excuses only the periods it fell in.
+    periods = sorted(
+        {(start, kind) for kind in {t.period for t in targets} for start in _period_starts(kind, year, on)}
+    )
+    for start, kind in periods:
+        judged_on = min(today, period_bounds(kind, start)[1])
         statuses: list[tuple[int, TargetStatus]] = []
         if scope.member_id is None:
             by_org = await statuses_for_orgs(
-                session=session, org_ids=list(scope.org_ids), on=today, period_of=start
+                session=session, org_ids=list(scope.org_ids), on=judged_on, period_of=start
             )
-            statuses += [(org_id, s) for org_id, found in by_org.items() for s in found]
-        by_member = await members_statuses(session=session, members=members, on=today, period_of=start)  # type: ignore[arg-type]
+            statuses += [(org_id, s) for org_id, found in by_org.items() for s in found if s.period == kind]
+        by_member = await members_statuses(session=session, members=members, on=judged_on, period_of=start)  # type: ignore[arg-type]
         for member_id, found in by_member.items():
-            statuses += [(member_id, s) for s in found if s.subject == "member" or scope.member_id]
+            statuses += [
+                (member_id, s)
+                for s in found
+                if s.period == kind and (s.subject == "member" or scope.member_id)
+            ]
         for subject_id, s in statuses:
             key = (s.target_id, s.subject, subject_id, s.period_start)
             if s.period_start != start or key in seen or s.state == "excused":
