@@ -214,7 +214,15 @@ async def activate(app: Application) -> None:
     for delivery_id, until in snoozed:
         schedule_snooze(app, delivery_id, until)  # type: ignore[arg-type]
     log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
-    services.extras[_CATCHUP] = asyncio.create_task(outbox(app).resume_and_catch_up(calendar(services)))
+    services.extras[_CATCHUP] = asyncio.create_task(_catch_up(app))
+
+
+async def _catch_up(app: Application) -> None:
+    """Resume interrupted runs and catch up a missed fire time; errors are logged, never lost."""
+    try:
+        await outbox(app).resume_and_catch_up(calendar(app.bot_data))
+    except Exception:
+        log.exception("resuming or catching up schedules failed")
 
 
 async def deactivate(app: Application) -> None:
