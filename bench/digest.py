@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.digest import digest_message, org_scope, weekly_digest_message
 from bot.periods_parse import last_full_week
+from bot.readiness import readiness_parts
 from bot.targets import default_targets
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade_sync
 
@@ -286,6 +287,23 @@ async def time_digests(url: str, branch_id: int, repeat: int = 5) -> dict[str, f
     return out
 
 
+async def time_readiness(url: str, branch_id: int) -> tuple[float, float]:
+    """Seconds of /readiness for the current year (whole tree, one branch), one run each."""
+    engine = create_engine(url)
+    maker = create_sessionmaker(engine)
+    out = []
+    try:
+        for org_id in (1, branch_id):
+            started = time.perf_counter()
+            async with session_scope(maker) as session:
+                scope = await org_scope(session=session, org_id=org_id)
+                await readiness_parts(session=session, scope=scope, year=NOW.year, today=NOW.date())
+            out.append(time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+    return out[0], out[1]
+
+
 async def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
     from sqlalchemy.engine import make_url
@@ -349,6 +367,11 @@ def main() -> int:
     )
     first = asyncio.run(time_digests(url, branch_id))
     print(_figures("sqlite", first))
+    tree_ready, branch_ready = asyncio.run(time_readiness(url, branch_id))
+    print(
+        f"sqlite: /readiness {NOW.year} (every month and quarter so far): whole tree {tree_ready:.2f} s, "
+        f"one branch {branch_ready * 1000:.0f} ms"
+    )
     added = add_history_sqlite(path, people, args.records)
     print(f"sqlite: added two older years ({2 * args.records} records over 4 years) in {added:.1f} s")
     second = asyncio.run(time_digests(url, branch_id))

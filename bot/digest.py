@@ -271,6 +271,21 @@ async def silent_members(
     return reporting, silent
 
 
+async def bound_members(
+    *, session: AsyncSession, members: list[stats.MemberRow], all_orgs: list[OrgRow]
+) -> list[stats.MemberRow]:
+    """The members some per-member target binds (a few roles), not the whole membership."""
+    from bot.targets import binds_member
+
+    member_targets = [t for t in await target_repo.list_targets(session=session) if t.scope == "member"]
+    kinds = {o.id: o.kind for o in all_orgs}
+    return [
+        m
+        for m in members
+        if any(binds_member(t, role=m.role, org_kind=kinds.get(m.org_id)) for t in member_targets)
+    ]
+
+
 async def _target_lines(
     *,
     session: AsyncSession,
@@ -279,7 +294,7 @@ async def _target_lines(
     all_orgs: list[OrgRow],
     on: dt.date,
 ) -> tuple[list[TargetLine], list[str]]:
-    from bot.targets import binds_member, members_statuses, statuses_for_orgs
+    from bot.targets import members_statuses, statuses_for_orgs
 
     if scope.member_id is not None:
         mine = [m for m in members if m.id == scope.member_id]
@@ -290,14 +305,7 @@ async def _target_lines(
     for statuses in by_org.values():
         for s in statuses:
             groups[(s.target_id, "org")].append(s)
-    # Only members some per-member target binds (a handful of roles), not the whole membership.
-    member_targets = [t for t in await target_repo.list_targets(session=session) if t.scope == "member"]
-    kinds = {o.id: o.kind for o in all_orgs}
-    bound = [
-        m
-        for m in members
-        if any(binds_member(t, role=m.role, org_kind=kinds.get(m.org_id)) for t in member_targets)
-    ]
+    bound = await bound_members(session=session, members=members, all_orgs=all_orgs)
     by_member = await members_statuses(session=session, members=bound, on=on) if bound else {}  # type: ignore[arg-type]
     for statuses in by_member.values():
         for s in statuses:

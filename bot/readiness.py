@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import Scope, split_message
+from bot.digest import Scope, bound_members, split_message
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from bot.targets import TargetStatus, members_statuses, statuses_for_orgs
 from storage import orgs as org_repo
@@ -72,6 +72,8 @@ async def build_readiness(
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
     if scope.member_id is not None:
         members = [m for m in members if m.id == scope.member_id]
+    else:
+        members = await bound_members(session=session, members=members, all_orgs=all_orgs)
     # Each org's sub-org line: the direct child of the root whose subtree holds it (root: itself).
     owner: dict[int, int] = {scope.root_id: scope.root_id}
     for child in sorted(o.id for o in all_orgs if o.parent_id == scope.root_id):  # type: ignore[misc]
