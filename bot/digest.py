@@ -35,6 +35,8 @@ MESSAGE_LIMIT = 4096
 MAX_PARTS = 3
 SILENT_ORGS_SHOWN = 30
 SILENT_NAMES_PER_ORG = 12
+# A silence this many periods long is counted apart when silent members are summarised.
+LONG_SILENCE = 4
 STEADY_WEEKS = 8
 # How many earlier periods are looked at to count a silence "in a row".
 STREAK_LOOKBACK = {"week": 8, "month": 6, "quarter": 4, "year": 2, "days": 4}
@@ -188,6 +190,9 @@ class Digest:
     targets: list[TargetLine] = field(default_factory=list)
     own_targets: list[str] = field(default_factory=list)  # a member's own target lines
     steadiness: list[tuple[str, list[bool]]] = field(default_factory=list)
+    # org id -> the direct child of the root whose subtree holds it; and those children's names
+    sub_orgs: dict[int, int] = field(default_factory=dict)
+    sub_org_names: list[tuple[int, str]] = field(default_factory=list)
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level name, records, members)
 
 
@@ -430,6 +435,9 @@ async def _steadiness(*, session: AsyncSession, digest: Digest, all_orgs: list[O
             weeks[owner[row.org_id]].add(row.week)
     digest.open_issues = max(found - fixed, 0)
     names = {o.id: o.name for o in all_orgs}
+    if branches != [scope.root_id]:
+        digest.sub_orgs = owner
+        digest.sub_org_names = [(b, names[b]) for b in branches]
     digest.steadiness = [(names[b], [i in weeks[b] for i in range(STEADY_WEEKS)]) for b in branches]
 
 
@@ -494,19 +502,23 @@ def _target_text(t: TargetLine) -> str:
     return text + (" · " + " · ".join(notes) if notes else "") + (" ⚠️" if t.at_risk or t.overdue else "")
 
 
-def _silent_lines(digest: Digest, shown: int) -> tuple[list[str], int]:
-    """Silent members grouped per org (orgs and names in id order, never by count). Also the overflow."""
+def _silent_lines(digest: Digest, shown: int) -> list[str]:
+    """Silent members per org, orgs and names in id order (never by count).
+
+    When more orgs have silent members than can be shown, the list becomes a count per sub-org
+    (a direct child of the root and everything below it) and points to the export for names.
+    """
     unit = UNIT.get(digest.period.kind, "期")
     per_org: dict[int, list[SilentMember]] = defaultdict(list)
     for s in digest.silent:
         if s.status == "silent":
             per_org[s.org_id].append(s)
-    lines, hidden = [], 0
-    for i, org_id in enumerate(sorted(per_org)):
+    if len(per_org) > shown and digest.sub_orgs:
+        return _silent_per_sub_org(digest, per_org, unit)
+    # (a scope without sub-orgs is one org: its names always fit)
+    lines = []
+    for org_id in sorted(per_org):
         people = per_org[org_id]
-        if i >= shown:
-            hidden += len(people)
-            continue
         names = []
         for s in people[:SILENT_NAMES_PER_ORG]:
             name = html.escape(s.name)
@@ -515,7 +527,25 @@ def _silent_lines(digest: Digest, shown: int) -> tuple[list[str], int]:
             names.append(name)
         more = f" 等{len(people)}人" if len(people) > SILENT_NAMES_PER_ORG else ""
         lines.append(f"· {html.escape(people[0].org_name)} {len(people)}人：{'、'.join(names)}{more}")
-    return lines, hidden
+    return lines
+
+
+def _silent_per_sub_org(digest: Digest, per_org: dict[int, list[SilentMember]], unit: str) -> list[str]:
+    counts: Counter[int] = Counter()
+    long: Counter[int] = Counter()
+    for org_id, people in per_org.items():
+        owner = digest.sub_orgs.get(org_id, digest.scope.root_id)
+        counts[owner] += len(people)
+        long[owner] += sum(1 for s in people if s.streak >= LONG_SILENCE)
+    names = dict(digest.sub_org_names)
+    lines = []
+    for owner in sorted(counts):
+        name = digest.scope.root_name if owner == digest.scope.root_id else names.get(owner, "")
+        label = f"{html.escape(name)}{'本级' if owner == digest.scope.root_id else '及下级'}"
+        tail = f"，连续{LONG_SILENCE}{unit}以上 {long[owner]}人" if long[owner] else ""
+        lines.append(f"· {label} {counts[owner]}人{tail}")
+    lines.append("名单见「导出台账」")
+    return lines
 
 
 def render(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> list[str]:
@@ -550,13 +580,11 @@ def render(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> list[str]
         lines.append("<b>我的指标</b>")
         lines.extend(f"· {html.escape(text)}" for text in d.own_targets)
     if d.scope.member_id is None:
-        silent_lines, hidden = _silent_lines(d, silent_orgs)
+        silent_lines = _silent_lines(d, silent_orgs)
         total_silent = sum(1 for s in d.silent if s.status == "silent")
         if silent_lines:
             lines.append(f"<b>未报告</b> {total_silent} 人")
             lines.extend(silent_lines)
-            if hidden:
-                lines.append(f"……另有 {hidden} 人，完整名单见「导出台账」")
         elif d.expected:
             lines.append("未报告：无")
     lines.append(
@@ -599,7 +627,7 @@ def split_message(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _fit(digest: Digest) -> list[str]:
-    """Render and split; with too many parts, shorten the silent list and point to the export."""
+    """Render and split; with too many parts, summarise the silent list per sub-org sooner."""
     shown = SILENT_ORGS_SHOWN
     parts = split_message(render(digest, silent_orgs=shown))
     while len(parts) > MAX_PARTS and shown > 0:
