@@ -83,7 +83,8 @@ def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
     for org in all_orgs:
         if org.name == name:
             return org
-    raise ScopeError(f"没有找到组织「{html.escape(name)}」。请发送完整的组织名称。")
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    raise ScopeError(f"没有找到组织「{html.escape(shown)}」。请发送完整的组织名称。")
 
 
 def _tree_root(all_orgs: list[OrgRow], org_id: int) -> OrgRow:

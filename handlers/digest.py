@@ -177,7 +177,7 @@ async def readiness(update: Update, context: Ctx) -> None:
     request = _Request(update, context)
     args = list(context.args or [])
     year = request.today.year
-    if args and re.fullmatch(r"\d{4}年?", args[0]):
+    if args and re.fullmatch(r"(20\d\d|2100)年?", args[0]):
         year = int(args.pop(0)[:4])
     elif args and args[0][:1].isdigit():
         await request.say(BAD_YEAR)
@@ -204,8 +204,12 @@ async def button(update: Update, context: Ctx) -> None:
         action, org_id = parts[1], int(parts[2])
         if action == "r":
             year, period = int(parts[3]), None
+            if not 2000 <= year <= 2100:
+                raise ValueError("year out of range")
         else:
             period = period_from_bounds(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
+            if period.start > period.end:
+                raise ValueError("empty period")
         async with context.bot_data.session() as session:
             org = await org_repo.get_org(session=session, org_id=org_id)
         if org is None or action not in ("r", "x", "p"):

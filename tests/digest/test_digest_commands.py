@@ -113,3 +113,21 @@ async def test_a_configured_admin_without_a_binding_sees_the_whole_tree(harness)
     # the export of a configured admin is audited without an actor
     calls = await harness.send(ADMIN, "/export 本月 第一党委")
     assert len(harness.replies(calls, "sendDocument")) == 1
+
+
+async def test_odd_input_never_breaks_a_command(harness) -> None:
+    await seed_world(harness)
+    assert harness.replies(await harness.send(ADMIN, "/readiness 0000"))[0].text.startswith("请写四位年份")
+    text = harness.replies(await harness.send(ADMIN, "/digest 上周 " + "<很长>" * 2000))[0].text
+    assert len(text) < 200 and "&lt;很长&gt;" in text
+    digest = harness.replies(await harness.send(ADMIN, "/digest"))[0]
+    for data in (
+        "digest:r:1:0",
+        "digest:x:1:2026-11-22:2026-11-16",
+        "digest:q:1:2026-11-16:2026-11-22",
+        "digest:",
+    ):
+        digest.params["reply_markup"] = {"inline_keyboard": [[{"text": "上一周", "callback_data": data}]]}
+        calls = await harness.press(ADMIN, digest, "上一周")
+        answers = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert "按钮已失效" in answers[0].params["text"], data
