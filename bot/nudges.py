@@ -70,7 +70,8 @@ class Pacer:
         now = self._monotonic()
         # A sender that fell behind may catch up by `burst` slots, never more: any one-second
         # window then holds at most rate + burst sends (25 + 4 stays under Telegram's 30).
-        slot = max(now - self.burst * self.interval, self._next)
+        # After a pause of over a second (a new run) there is nothing to catch up.
+        slot = max(now - self.burst * self.interval, self._next) if now - self._next < 1.0 else now
         if chat_id is not None and self.per_chat > 0:
             slot = max(slot, now, self._chat_next.get(chat_id, 0.0))
             self._chat_next[chat_id] = slot + self.per_chat
@@ -336,10 +337,20 @@ class Outbox:
         # crash before that leaves them claimed, i.e. unknown, and so never resent.
         self.record_batch = 16
         self._active: set[int] = set()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Stop sending after the sends in flight (leadership lost, shutdown); runs stay resumable."""
+        self.stopping = True
+
+    def start(self) -> None:
+        self.stopping = False
 
     # The whole run: create or find the run, plan it once, send what is pending.
     async def run(self, schedule_id: int, fire_time: dt.datetime) -> RunReport | None:
         services = self.services
+        if self.stopping:
+            return None
         async with services.session() as session:
             schedule = await repo.get_schedule(session=session, schedule_id=schedule_id)
             if schedule is None or schedule.paused:
@@ -413,25 +424,32 @@ class Outbox:
         # One connection held for the loop, one short transaction per claim (committed before the
         # send): no pool check-out and reset per message.
         claims: Any = await services.engine.connect()
+
+        def start_send(delivery: repo.Claimed) -> None:
+            task = asyncio.create_task(self._send(delivery, chats[delivery.member_id], kind, results, gate))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
         try:
-            while True:
+            while not self.stopping:
                 await gate.acquire()
                 # Wait for the slot before claiming: a crash between claim and send stays rare.
                 await self.pacer.wait()
-                async with claims.begin():
-                    if len(results) >= self.record_batch:
-                        await self._record(claims, results)
-                    delivery = await repo.claim_next(
-                        session=claims, run_id=run_id, now=services.clock.now(), after_id=last_id
-                    )
+                claim = asyncio.ensure_future(self._claim(claims, results, run_id, last_id))
+                try:
+                    # A cancellation must not cut a transaction short (aiosqlite would keep the
+                    # write lock): the claim completes, and what it claimed is still sent.
+                    delivery = await asyncio.shield(claim)
+                except asyncio.CancelledError:
+                    delivery = await claim
+                    if delivery is not None:
+                        start_send(delivery)
+                    raise
                 if delivery is None:
                     gate.release()
                     break
                 last_id = delivery.id
-                chat_id = chats[delivery.member_id]
-                task = asyncio.create_task(self._send(delivery, chat_id, kind, results, gate))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                start_send(delivery)
             if in_flight:
                 await asyncio.gather(*in_flight)
         except BaseException:
@@ -441,14 +459,25 @@ class Outbox:
                 await asyncio.wait(in_flight, timeout=30)
             raise
         finally:
-            await claims.close()
+            await asyncio.shield(claims.close())
         async with services.session() as session:
             await self._record(session, results)
-            if await repo.count_pending(session=session, run_id=run_id) == 0:
+            finished = await repo.count_pending(session=session, run_id=run_id) == 0
+            if finished:
                 await repo.set_run_status(session=session, run_id=run_id, status="done", finished=True)
             counts = await repo.delivery_counts(session=session, run_id=run_id)
-        log.info("run %s delivered: %s", run_id, counts)
-        return RunReport(run_id, "done", counts)
+        log.info("run %s %s: %s", run_id, "delivered" if finished else "stopped", counts)
+        return RunReport(run_id, "done" if finished else "stopped", counts)
+
+    async def _claim(
+        self, claims: Any, results: list[tuple[int, int, Outcome]], run_id: int, after_id: int
+    ) -> repo.Claimed | None:
+        async with claims.begin():
+            if len(results) >= self.record_batch:
+                await self._record(claims, results)
+            return await repo.claim_next(
+                session=claims, run_id=run_id, now=self.services.clock.now(), after_id=after_id
+            )
 
     async def _send(
         self,

@@ -208,6 +208,7 @@ async def calendar_warning(services: Services, schedules: list[Schedule] | None 
 async def activate(app: Application) -> None:
     """Leadership gained: rebuild jobs and snoozes, then resume and catch up in the background."""
     services: Services = app.bot_data
+    outbox(app).start()
     count = await rebuild_jobs(app)
     async with services.session() as session:
         snoozed = [(d.id, d.snooze_until) for d in await repo.snoozed_deliveries(session=session)]
@@ -228,9 +229,14 @@ async def _catch_up(app: Application) -> None:
 async def deactivate(app: Application) -> None:
     _remove_jobs(app, "schedule:")
     _remove_jobs(app, "snooze:")
+    # Let running sends finish and record their outcomes; what is left stays pending for the next
+    # leader. Cancelling mid-transaction could leave SQLite's write lock behind.
+    outbox(app).stop()
     task = app.bot_data.extras.pop(_CATCHUP, None)
     if task is not None and not task.done():
-        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=30)
+        if not done:
+            task.cancel()
 
 
 async def seed_defaults(services: Services) -> int:
