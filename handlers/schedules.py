@@ -89,6 +89,7 @@ DEFAULT_SCHEDULES = (
     {"rule": "每周五16:00", "kind": "nudge", "holiday_policy": "previous"},
     {"rule": "每周一9:00", "kind": "digest", "holiday_policy": "next"},
 )
+SNOOZE_SWEEP_SECONDS = 300
 _OUTBOX = "schedules.outbox"
 _CALENDAR = "schedules.calendar"
 _CATCHUP = "schedules.catchup"
@@ -134,6 +135,15 @@ async def _fire(context: Ctx) -> None:
 
 async def _snooze_fire(context: Ctx) -> None:
     await outbox(context.application).resend_snoozed(int(context.job.data))  # type: ignore[union-attr, arg-type]
+
+
+async def _snooze_sweep(context: Ctx) -> None:
+    """Send snoozes that are due but have no job here (pressed on another replica)."""
+    services = context.bot_data
+    async with services.session() as session:
+        due = await repo.due_snoozes(session=session, now=services.clock.now())
+    for delivery_id in due:
+        await outbox(context.application).resend_snoozed(delivery_id)
 
 
 def _remove_jobs(app: Application, prefix: str) -> None:
@@ -214,6 +224,8 @@ async def activate(app: Application) -> None:
         snoozed = [(d.id, d.snooze_until) for d in await repo.snoozed_deliveries(session=session)]
     for delivery_id, until in snoozed:
         schedule_snooze(app, delivery_id, until)  # type: ignore[arg-type]
+    if app.job_queue is not None and services.leadership.is_leader:
+        app.job_queue.run_repeating(_snooze_sweep, interval=SNOOZE_SWEEP_SECONDS, name="snooze:sweep")
     log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
     services.extras[_CATCHUP] = asyncio.create_task(_catch_up(app))
 

@@ -252,6 +252,11 @@ async def snoozed_deliveries(*, session: AsyncSession) -> list[Delivery]:
     return list((await session.execute(query)).scalars())
 
 
+async def due_snoozes(*, session: AsyncSession, now: dt.datetime) -> list[int]:
+    query = select(Delivery.id).where(Delivery.snooze_until <= now.astimezone(UTC)).order_by(Delivery.id)
+    return list((await session.execute(query)).scalars())
+
+
 async def take_snooze(*, session: AsyncSession, delivery_id: int) -> bool:
     """Clear a due snooze before re-sending it, so a crash never sends it twice."""
     result = await session.execute(

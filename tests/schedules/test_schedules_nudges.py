@@ -273,3 +273,22 @@ async def test_the_schedule_job_runs_the_fire_time_it_stands_for(harness) -> Non
     assert sorted(chats(harness)) == sorted([SECRETARY.id, C1, C2, C3])
     await job.run(harness.app)  # a second wake-up for the same time sends nothing
     assert len(chats(harness)) == 4 and len(await runs(harness)) == 1
+
+
+async def test_a_snooze_pressed_on_another_replica_is_swept_up_by_the_leader(harness) -> None:
+    from bot import nudges
+
+    await tree(harness)
+    schedule = await add_schedule(harness, "每周五10:00")
+    await fast_outbox(harness).run(schedule.id, FRI_10)
+    delivery = next(d for d in await deliveries(harness) if d.member_id and d.status == "sent")
+    async with harness.session() as session:  # what the non-leader's button handler stores
+        await nudges.snooze(session=session, delivery_id=delivery.id, now=harness.clock.now())
+    (sweep,) = [j for j in harness.app.job_queue.jobs() if j.name == "snooze:sweep"]
+    before = len(chats(harness))
+    await sweep.run(harness.app)
+    assert len(chats(harness)) == before, "not due yet"
+    harness.clock.advance(hours=2, minutes=1)
+    await sweep.run(harness.app)
+    await sweep.run(harness.app)
+    assert len(chats(harness)) == before + 1
