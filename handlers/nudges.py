@@ -25,7 +25,7 @@ async def on_nudge_button(update: Update, context: Ctx) -> None:
     if query is None or not query.data:
         return
     parts = query.data.split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    if len(parts) < 3 or parts[1] not in ("r", "s", "x") or not parts[2].isdigit():
         await query.answer()
         return
     verb, delivery_id = parts[1], int(parts[2])
