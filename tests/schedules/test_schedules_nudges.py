@@ -292,3 +292,22 @@ async def test_a_snooze_pressed_on_another_replica_is_swept_up_by_the_leader(har
     await sweep.run(harness.app)
     await sweep.run(harness.app)
     assert len(chats(harness)) == before + 1
+
+
+async def test_not_applicable_with_several_duties_asks_which_one(harness) -> None:
+    people = await tree(harness)
+    schedule = await add_schedule(harness, "每周五10:00")
+    await fast_outbox(harness).run(schedule.id, FRI_10)
+    card = harness.api.sent("sendMessage", chat_id=SECRETARY.id)[0]
+
+    calls = await harness.press(SECRETARY, card, "本期不涉及")
+    choice = harness.replies(calls, "editMessageReplyMarkup")[0]
+    assert "本月支委会不涉及" in [b["text"] for row in choice.buttons for b in row]
+    async with harness.session() as session:
+        assert list((await session.execute(select(Exemption))).scalars()) == []
+
+    calls = await harness.press(SECRETARY, choice, "本月支委会不涉及")
+    assert "已记为本期不涉及：本月支委会" in harness.replies(calls, "editMessageText")[0].text
+    async with harness.session() as session:
+        rows = list((await session.execute(select(Exemption))).scalars())
+    assert [(r.member_id, r.period_start) for r in rows] == [(people["secretary"].id, dt.date(2026, 11, 1))]
