@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format eval bench clean
+.PHONY: run test lint format eval bench bench-all clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,9 +32,16 @@ format: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python ../shared/parsing/evaluate.py
 
+# The quick benchmarks (about a minute); bench-all adds the 1,000,000-record digest and, with
+# TEST_DATABASE_URL set, the webhook load on PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/parse_speed.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/fanout.py --speedup 10
+
+bench-all: bench
+	$(BIN)/python bench/digest.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python bench/load.py; else echo "load: skipped (set TEST_DATABASE_URL)"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
