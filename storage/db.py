@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_
+
+from storage import sqlite_driver
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -35,9 +36,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
     _prepare_sqlite_file(url)
-    # Sessions always end in COMMIT or ROLLBACK, so the pool's extra reset rollback on return
-    # would only cost another round trip to aiosqlite's worker thread.
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    # Connections come from storage.sqlite_driver: aiosqlite with fewer trips to its thread.
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect}
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +54,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        # Straight to the driver: one hop to aiosqlite's thread instead of a cursor's three.
-        await_(conn.connection.driver_connection.execute("BEGIN IMMEDIATE"))
+        # Sent by the driver in the same trip to its thread as the transaction's first statement.
+        conn.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
     return engine
 
