@@ -94,7 +94,7 @@ def bar_chart_png(
         )
         ax.spines[["top", "right"]].set_visible(False)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # fast over small
     return buffer.getvalue()
 
 

@@ -1,8 +1,9 @@
 """Assessment readiness: "if the assessment were today", per target and per sub-org, what is met
 this year and what is still missing, so a gap shows months before the year ends.
 
-Every period of the year up to today is evaluated with the targets service (a handful of queries
-per period, each over that period's records).
+Every period of the year up to today is evaluated with the targets service, for the targets
+counted per that kind of period only (a handful of queries per period, each over that period's
+records: the year's records are read about once per kind of period in use).
 """
 
 from __future__ import annotations
@@ -92,16 +93,18 @@ async def build_readiness(
         statuses: list[tuple[int, TargetStatus]] = []
         if scope.member_id is None:
             by_org = await statuses_for_orgs(
-                session=session, org_ids=list(scope.org_ids), on=judged_on, period_of=start
+                session=session, org_ids=list(scope.org_ids), on=judged_on, period_of=start, period=kind
             )
-            statuses += [(org_id, s) for org_id, found in by_org.items() for s in found if s.period == kind]
-        by_member = await members_statuses(session=session, members=members, on=judged_on, period_of=start)  # type: ignore[arg-type]
+            statuses += [(org_id, s) for org_id, found in by_org.items() for s in found]
+        by_member = await members_statuses(
+            session=session,
+            members=members,  # type: ignore[arg-type]
+            on=judged_on,
+            period_of=start,
+            period=kind,
+        )
         for member_id, found in by_member.items():
-            statuses += [
-                (member_id, s)
-                for s in found
-                if s.period == kind and (s.subject == "member" or scope.member_id)
-            ]
+            statuses += [(member_id, s) for s in found if s.subject == "member" or scope.member_id]
         for subject_id, s in statuses:
             key = (s.target_id, s.subject, subject_id, s.period_start)
             if s.period_start != start or key in seen or s.state == "excused":

@@ -290,15 +290,26 @@ def _status(
     )
 
 
+async def _targets(session: AsyncSession, period: str | None) -> list[Target]:
+    """The targets to judge: all, or only those counted per `period` (week, month, …)."""
+    return [t for t in await repo.list_targets(session=session) if period is None or t.period == period]
+
+
 async def statuses_for_orgs(
-    *, session: AsyncSession, org_ids: list[int], on: dt.date, period_of: dt.date | None = None
+    *,
+    session: AsyncSession,
+    org_ids: list[int],
+    on: dt.date,
+    period_of: dt.date | None = None,
+    period: str | None = None,
 ) -> dict[int, list[TargetStatus]]:
-    """Org-scoped targets of each org (by its kind), counting the org's own live records.
+    """Org-scoped targets of each org (by its kind), counting the org's own live records; with
+    `period`, only the targets counted per that period.
 
     A handful of queries whatever the number of orgs. Orgs that do not exist are left out.
     """
     period_of = period_of or on
-    rules = _rules((t for t in await repo.list_targets(session=session) if t.scope != "member"), period_of)
+    rules = _rules((t for t in await _targets(session, period) if t.scope != "member"), period_of)
     kinds = await repo.org_kinds(session=session, org_ids=org_ids)
     out: dict[int, list[TargetStatus]] = {org_id: [] for org_id in org_ids if org_id in kinds}
     if not rules or not out:
@@ -355,9 +366,15 @@ def _plan(rules: Sequence[_Rule], role: str, kind: str | None) -> list[tuple[_Ru
 
 
 async def members_statuses(
-    *, session: AsyncSession, members: list[Member], on: dt.date, period_of: dt.date | None = None
+    *,
+    session: AsyncSession,
+    members: list[Member],
+    on: dt.date,
+    period_of: dt.date | None = None,
+    period: str | None = None,
 ) -> dict[int, list[TargetStatus]]:
-    """The targets each member answers for, keyed by member id, in a handful of queries.
+    """The targets each member answers for, keyed by member id, in a handful of queries; with
+    `period`, only the targets counted per that period.
 
     Member-scoped targets binding the member's role and org kind count their own records; a
     secretary also answers for the org-scoped targets of their org (counting all its records).
@@ -367,7 +384,7 @@ async def members_statuses(
     # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
     people = [(m.id, m.org_id, m.role) for m in members]
     out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}  # type: ignore[misc]
-    rules = _rules(await repo.list_targets(session=session), period_of)
+    rules = _rules(await _targets(session, period), period_of)
     if not people or not rules:
         return out
     kinds = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
