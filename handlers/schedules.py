@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import nudges
@@ -131,6 +132,7 @@ async def _fire(context: Ctx) -> None:
         log.warning("schedule %s woke at %s with no fire time in the grace window", schedule_id, now)
         return
     await outbox(context.application).run(schedule_id, fire)
+    await warn_admins_about_calendar(context.application)
 
 
 async def _snooze_fire(context: Ctx) -> None:
@@ -213,6 +215,30 @@ async def calendar_warning(services: Services, schedules: list[Schedule] | None 
                 "国务院公布放假安排后，可用 /holiday add 补充放假和调休上班的日期。"
             )
     return "\n\n" + "\n".join(notes) if notes else ""
+
+
+async def warn_admins_about_calendar(app: Application) -> int:
+    """Tell every admin, once per year, when coming fire times reach a year the statutory calendar
+    does not know (checked after each run). Returns the messages sent."""
+    services: Services = app.bot_data
+    note = (await calendar_warning(services)).strip()
+    if not note:
+        return 0
+    async with services.session() as session:
+        chats = {
+            m.telegram_id
+            for m in await org_repo.list_members(session=session)
+            if m.role == Role.admin and not m.unreachable
+        }
+    chats |= set(services.settings.admin_telegram_ids)
+    sent = 0
+    for chat_id in sorted(chats):
+        try:
+            await app.bot.send_message(chat_id=chat_id, text=note)
+            sent += 1
+        except TelegramError as error:  # blocked or never started the bot: the /schedule note remains
+            log.warning("calendar warning not delivered: %s", type(error).__name__)
+    return sent
 
 
 async def activate(app: Application) -> None:

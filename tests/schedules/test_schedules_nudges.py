@@ -270,9 +270,12 @@ async def test_the_schedule_job_runs_the_fire_time_it_stands_for(harness) -> Non
     harness.clock.set(dt.datetime(2026, 11, 27, 16, 0, 2, tzinfo=TZ))
     await job.run(harness.app)
     assert [r.fire_time for r in await runs(harness)] == [dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)]
-    assert sorted(chats(harness)) == sorted([SECRETARY.id, C1, C2, C3])
+    # nudges to those with a duty due; the admin hears once that the coming fire times (1 January)
+    # reach 2027, a year the statutory calendar does not know yet
+    assert sorted(chats(harness)) == sorted([ADMIN.id, SECRETARY.id, C1, C2, C3])
+    assert "还没有2027年的安排" in harness.api.sent("sendMessage", chat_id=ADMIN.id)[0].text
     await job.run(harness.app)  # a second wake-up for the same time sends nothing
-    assert len(chats(harness)) == 4 and len(await runs(harness)) == 1
+    assert len(chats(harness)) == 5 and len(await runs(harness)) == 1
 
 
 async def test_a_snooze_pressed_on_another_replica_is_swept_up_by_the_leader(harness) -> None:
