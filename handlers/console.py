@@ -29,6 +29,12 @@ PERSONAS: dict[str, tuple[int, str, str, str]] = {
     "admin": (900003, "王管理员", DEMO_ROOT, "admin"),
 }
 ROLE_LABEL = {"cadre": "党员", "secretary": "书记", "admin": "管理员"}
+# /as accepts the role in English or Chinese, or the persona's name.
+PERSONA_ALIASES = {
+    **{key: key for key in PERSONAS},
+    **{label: key for key, label in ROLE_LABEL.items()},
+    **{person[1]: key for key, person in PERSONAS.items()},
+}
 BOT_NAME = "党建助手"
 _TAG = re.compile(r"<[^>]+>")
 T = TypeVar("T")
@@ -123,12 +129,12 @@ class Console:
         if text in {"/quit", "/exit"}:
             return False
         if text.startswith("/as"):
-            wanted = text[3:].strip()
+            wanted = PERSONA_ALIASES.get(text[3:].strip().lower(), "")
             if wanted in PERSONAS:
                 self.persona = wanted
                 self._print(f"现在的身份：{PERSONAS[wanted][1]}（{ROLE_LABEL[wanted]}）")
             else:
-                self._print("用法：/as cadre | /as secretary | /as admin")
+                self._print("用法：/as cadre | /as secretary | /as admin（也可以写 党员、书记、管理员）")
             return True
         button = self._button(text)
         if button is not None:
