@@ -13,12 +13,16 @@ _PEOPLE = re.compile(
 )
 _COUNT_FIELD = re.compile(r"人数\s*[：:]?\s*(?P<n>\d+)(?!\s*[\d.]|\s*(?:个|家|户|份|次))")
 _EXCLUDE_BEFORE = re.compile(
-    r"(?:(?:应到|应参加|应参会|评出|选出|评选出?)[^，,；;。\d]{0,6}|(?:表决通过|确定|推选|推荐|发展|接收)了?)$"
+    r"(?:(?:应到|应参加|应参会|评出|选出|评选出?)[^，,；;。\d]{0,6}|(?:表决通过|确定|推选|推荐|发展|接收)了?"
+    r"|(?:发现|查出|其中|缺席|请假|未到|缺勤)[^，,；;。\d]{0,2})$"
 )
+# People counted as absent ("2人请假", "3人缺席") are not those taking part. (People at fault are:
+# "批评了2名迟到的同志" counts the 2 criticised.)
+_EXCLUDE_AFTER = re.compile(r"\s*(?:缺席|请假|缺勤|未到会|未参加|没参加|没有参加)")
 _PREFER_BEFORE = re.compile(
     r"(?:参加|参会|参训|参评|参赛|参与|到会|实到|出席|共计|一共|总共|共|全体|到了|来了|去了|一行)[^，,；;。\d]{0,6}$"
 )
-_PREFER_AFTER = re.compile(r"^\s*(?:都|全部|均)?(?:参加|参会|参与|出席|到会|到场|参训)")
+_PREFER_AFTER = re.compile(r"\s*(?:都|全部|均)?(?:参加|参会|参与|出席|到会|到场|参训)")
 
 _NUM_START = r"(?<![\d.零〇一二两三四五六七八九十百千])"  # a numeral is read from its first character only
 _HOURS = re.compile(
@@ -114,7 +118,7 @@ def find_participants(text: str) -> int | None:
         if value is None or value <= 0 or value > 100000:
             continue
         before = text[max(0, m.start() - 12) : m.start()]
-        if _EXCLUDE_BEFORE.search(before):
+        if _EXCLUDE_BEFORE.search(before) or _EXCLUDE_AFTER.match(text, m.end()):
             continue
         preferred = bool(_PREFER_BEFORE.search(before) or _PREFER_AFTER.match(text, m.end()))
         candidates.append((preferred, value))

@@ -185,6 +185,12 @@ NUMBERS: list[Row] = [
     ("召开支部大会，发展了2名新党员", FRI, [("org_life", "2026-11-27", None, None, None, None)]),
     ("与李某谈话", FRI, [("talk", "2026-11-27", None, None, None, None)]),
     ("召开党员大会，应到30人，实到27人", FRI, [("org_life", "2026-11-27", 27, None, None, None)]),
+    # people counted as absent or at fault are not those taking part
+    ("召开党员大会，应到30人，实到27人，3人请假", FRI, [("org_life", "2026-11-27", 27, None, None, None)]),
+    ("开展主题党日，缺席2人，到会18人", FRI, [("org_life", "2026-11-27", 18, None, None, None)]),
+    ("开展主题党日，2人请假", FRI, [("org_life", "2026-11-27", None, None, None, None)]),
+    ("组织集中学习，其中2人迟到", FRI, [("study", "2026-11-27", None, None, None, None)]),
+    ("检查支部组织生活落实情况，发现3人未按时参加", FRI, [("inspect", "2026-11-27", None, None, None, None)]),
     (
         "召开支部党员大会，参加党员20名，选出优秀党员2名",
         FRI,
