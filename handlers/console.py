@@ -14,6 +14,7 @@ import itertools
 import logging
 import re
 import sys
+import time
 from collections.abc import Coroutine
 from typing import Any, TextIO, TypeVar
 
@@ -57,7 +58,9 @@ class Console:
         self.persona = "cadre"
         self.buttons: list[tuple[str, str, dict[str, Any]]] = []
         self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1)
+        # Message ids only grow, across sessions too: the database keeps earlier sessions' check-ins
+        # and a reused id would read as Telegram redelivering an old message.
+        self._message_ids = itertools.count(time.time_ns() // 1_000_000)
         self._callback_ids = itertools.count(1)
 
     # --- output ------------------------------------------------------------------------------
@@ -168,6 +171,7 @@ class Console:
         if text.startswith("/"):
             length = len(text.split()[0].encode("utf-16-le")) // 2
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        self.api.saw(message)
         await self._process({"message": message})
 
     async def _press(self, label: str, data: str, message: dict[str, Any]) -> None:

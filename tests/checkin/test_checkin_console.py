@@ -57,6 +57,7 @@ def test_console_check_in_buttons_and_personas(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_console_keeps_its_database_and_seeds_only_once(tmp_path: Path) -> None:
     _console(tmp_path, ["今天开展志愿服务"])
-    out = _console(tmp_path, ["/my", "/as admin", "/members"])
-    assert "本周（" in out and "志愿服务 1" in out
+    out = _console(tmp_path, ["今天组织集中学习", "/my", "/as admin", "/members"])
+    assert "✅ 已记录 1 项" in out, "a new session's first check-in is new, not a redelivery"
+    assert "本周（" in out and "志愿服务 1" in out and "学习教育 1" in out
     assert "👥 成员 3 人" in out
