@@ -255,7 +255,8 @@ async def _explain_nothing(
     else:
         body, markup = cards.unreadable(_categories(context), message.message_id, when.date())
         _remember(_unread(context), (message.chat_id, message.message_id), text, UNREAD_MEMORY)
-        await message.reply_text(body, reply_markup=markup)
+        # Quoted, so the button press carries the original text even after a restart.
+        await message.reply_text(body, reply_markup=markup, do_quote=True)
 
 
 async def edited(update: Update, context: Ctx) -> None:
@@ -512,6 +513,18 @@ def _parse_day(text: str) -> dt.date | None:
         return None
 
 
+def _unread_text(context: Ctx, prompt: object, message_id: int) -> str:
+    """The text of the message a category prompt asked about: remembered, or else the quoted
+    original the prompt carries (memory does not survive a restart; the quote does)."""
+    remembered = _unread(context).pop((getattr(prompt, "chat_id", 0), message_id), None)
+    if remembered is not None:
+        return remembered
+    quoted = getattr(prompt, "reply_to_message", None)
+    if quoted is not None and quoted.message_id == message_id:
+        return _text(quoted)
+    return ""
+
+
 async def file_button(update: Update, context: Ctx) -> None:
     """cat:<code>:<message id>:<YYYYMMDD> — file a message the parser could not read."""
     query = update.callback_query
@@ -526,7 +539,7 @@ async def file_button(update: Update, context: Ctx) -> None:
     if chat.type != ChatType.PRIVATE or chat.id != query.from_user.id:
         await query.answer(NOT_YOURS, show_alert=True)
         return
-    source = Source(chat.id, int(parts[2]), _unread(context).pop((chat.id, int(parts[2])), ""))
+    source = Source(chat.id, int(parts[2]), _unread_text(context, query.message, int(parts[2])))
     try:
         async with _unit(context.bot_data) as session:
             member = await resolve(session=session, services=context.bot_data, user=query.from_user)

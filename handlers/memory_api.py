@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +98,15 @@ class MemoryBotAPI(BaseRequest):
         self._message_ids = itertools.count(500_000)
         self._file_ids = itertools.count(1)
         self.updates: asyncio.Queue[dict[str, Any]] | None = None
+        # Messages users sent, so a reply to one carries it as reply_to_message, as Telegram's does.
+        self._seen: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
+
+    def saw(self, message: dict[str, Any]) -> None:
+        """Remember a message a user sent (the harness and the console call this)."""
+        key = (int(message["chat"]["id"]), int(message["message_id"]))
+        self._seen[key] = message
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
 
     # --- BaseRequest -----------------------------------------------------------------
     async def initialize(self) -> None:
@@ -212,6 +221,12 @@ class MemoryBotAPI(BaseRequest):
         if params.get("reply_markup"):
             markup = params["reply_markup"]
             message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        reply = params.get("reply_parameters")
+        if reply:
+            reply = json.loads(reply) if isinstance(reply, str) else reply
+            quoted = self._seen.get((chat_num, int(reply.get("message_id", 0))))
+            if quoted is not None:
+                message["reply_to_message"] = quoted
         return message
 
     def _file(self) -> dict[str, Any]:

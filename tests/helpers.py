@@ -111,6 +111,9 @@ class Harness:
         """Process one update (JSON) and return the Bot API calls it caused."""
         before = len(self.api.calls)
         data = {"update_id": next(_update_ids), **data}
+        for kind in ("message", "edited_message"):
+            if kind in data:
+                self.api.saw(data[kind])
         await self.app.process_update(Update.de_json(data, self.app.bot))
         return self.api.calls[before:]
 

@@ -151,9 +151,19 @@ async def test_nothing_recognised_offers_categories_and_one_tap_files_it(bot) ->
         None,
         bot.last_message["message_id"],
     )
+    assert record.source_text == "今天忙了一整天"
     # A second tap on the same (stale) card does not file it twice.
     await bot.press(CADRE, card, "调查研究")
     assert len(await _records(bot)) == 1
+
+
+async def test_a_message_filed_by_category_after_a_restart_keeps_its_text(bot) -> None:
+    card = bot.replies(await bot.send(CADRE, "今天在<b>网格</b>里忙了一整天"))[0]
+    assert card.params["reply_parameters"], "the prompt quotes the message it asks about"
+    bot.services.extras.clear()  # what a restart forgets
+    bot.replies(await bot.press(CADRE, card, "志愿服务"), "editMessageText")
+    [record] = await _records(bot)
+    assert (record.category, record.source_text) == ("service", "今天在<b>网格</b>里忙了一整天")
 
 
 async def test_plans_and_cancelled_activities_are_explained_not_stored(bot) -> None:
