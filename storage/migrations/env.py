@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -15,6 +17,12 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+# Replicas starting together migrate one after another: each takes this transaction-scoped
+# advisory lock before alembic reads the current revision, so the later ones find nothing to do.
+# (On SQLite, BEGIN IMMEDIATE already serializes them.)
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dutybot:migrations").digest()[:8], "big") >> 2
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -23,6 +31,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

@@ -86,3 +86,31 @@ def test_db_commands_on_the_command_line(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "check"]) == 0
     assert "ok: database at head" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_replicas_migrating_at_the_same_moment_all_start(backend: str, tmp_path: Path) -> None:
+    """Three processes run `dutybot db upgrade` on one empty database at once: one migrates, the
+    others wait for it and find nothing to do; none fails."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    with empty_database(backend, tmp_path) as url:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": url}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bot", "db", "upgrade"],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], outputs
+        assert check(url) == []
