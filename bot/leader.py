@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from storage.db import lock_key
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], Awaitable[None]]
 
 # One lock per database: advisory locks are scoped to the current database.
-SCHEDULER_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dutybot:scheduler").digest()[:8], "big") >> 2
+SCHEDULER_LOCK_KEY = lock_key("scheduler")
 
 
 class Leadership:

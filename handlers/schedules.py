@@ -37,6 +37,7 @@ from handlers.guards import NEED_ROLE, NOT_BOUND, has_role, resolve
 from handlers.notifier import TelegramNotifier
 from storage import orgs as org_repo
 from storage import schedules as repo
+from storage.db import serialize
 from storage.models import Member, Role, Schedule
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,7 @@ async def deactivate(app: Application) -> None:
 async def seed_defaults(services: Services) -> int:
     """Create the default schedules once; never again after admins changed them."""
     async with services.session() as session:
+        await serialize(session, "seed-schedules")  # replicas starting together seed once
         # Seed only while admins never touched schedules (their edits leave audit rows).
         if await repo.list_schedules(session=session) or await repo.has_marker(
             session=session, action="schedule.", prefix=True

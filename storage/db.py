@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -98,6 +99,19 @@ def in_thread(fn, *args):  # type: ignore[no-untyped-def]
 async def upgrade(url: str, revision: str = "head") -> None:
     """Migrate from a running event loop: alembic runs its own loop, so use a worker thread."""
     await asyncio.to_thread(upgrade_sync, url, revision)
+
+
+def lock_key(name: str) -> int:
+    """A stable 62-bit PostgreSQL advisory lock key for a name."""
+    return int.from_bytes(hashlib.sha256(f"dutybot:{name}".encode()).digest()[:8], "big") >> 2
+
+
+async def serialize(session: AsyncSession, name: str) -> None:
+    """Make the rest of this transaction run one at a time across processes, keyed by `name` (for
+    check-then-insert work such as seeding defaults). PostgreSQL: a transaction-scoped advisory
+    lock; SQLite: nothing to do, every transaction already holds the write lock (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
 
 
 @asynccontextmanager

@@ -6,16 +6,15 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import serialize
 from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, Target
 from storage.orgs import audit
 
 SEEDED_ACTION = "targets.seeded"
-# Any fixed 64-bit number unique to this lock ('tgts' in ASCII).
-SEED_LOCK_KEY = 0x74677473
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 2000
 
@@ -114,8 +113,7 @@ async def seed_defaults(*, session: AsyncSession, defaults: list[dict[str, Any]]
     targets stay as inactive rows), so targets an admin removed never come back. On PostgreSQL a
     transaction-scoped advisory lock keeps replicas starting together from seeding twice.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
+    await serialize(session, "seed-targets")
     seeded = await session.execute(select(AuditLog.id).where(AuditLog.action == SEEDED_ACTION).limit(1))
     if seeded.first() is not None:
         return 0

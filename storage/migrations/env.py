@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 
 from alembic import context
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
-from storage.db import create_engine
+from storage.db import create_engine, lock_key
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -20,7 +19,7 @@ target_metadata = SQLModel.metadata
 # Replicas starting together migrate one after another: each takes this transaction-scoped
 # advisory lock before alembic reads the current revision, so the later ones find nothing to do.
 # (On SQLite, BEGIN IMMEDIATE already serializes them.)
-MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"dutybot:migrations").digest()[:8], "big") >> 2
+MIGRATION_LOCK_KEY = lock_key("migrations")
 
 
 def _run(connection: Connection) -> None:
