@@ -102,9 +102,10 @@ async def build_readiness(
             on=judged_on,
             period_of=start,
             period=kind,
+            org_targets=scope.member_id is not None,  # orgs were judged above
         )
         for member_id, found in by_member.items():
-            statuses += [(member_id, s) for s in found if s.subject == "member" or scope.member_id]
+            statuses += [(member_id, s) for s in found]
         for subject_id, s in statuses:
             key = (s.target_id, s.subject, subject_id, s.period_start)
             if s.period_start != start or key in seen or s.state == "excused":

@@ -372,9 +372,11 @@ async def members_statuses(
     on: dt.date,
     period_of: dt.date | None = None,
     period: str | None = None,
+    org_targets: bool = True,
 ) -> dict[int, list[TargetStatus]]:
     """The targets each member answers for, keyed by member id, in a handful of queries; with
-    `period`, only the targets counted per that period.
+    `period`, only the targets counted per that period; with org_targets=False, only member-scoped
+    targets (for callers that judge the orgs themselves).
 
     Member-scoped targets binding the member's role and org kind count their own records; a
     secretary also answers for the org-scoped targets of their org (counting all its records).
@@ -384,7 +386,9 @@ async def members_statuses(
     # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
     people = [(m.id, m.org_id, m.role) for m in members]
     out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}  # type: ignore[misc]
-    rules = _rules(await _targets(session, period), period_of)
+    rules = _rules(
+        (t for t in await _targets(session, period) if org_targets or t.scope == "member"), period_of
+    )
     if not people or not rules:
         return out
     kinds = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
