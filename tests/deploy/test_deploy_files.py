@@ -27,6 +27,7 @@ def test_every_setting_in_the_example_env_is_real_and_documented() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     keys = _env_example_keys()
     assert "TELEGRAM_BOT_TOKEN" in keys and "WEBHOOK_SECRET" in keys
+    assert fields <= set(keys), f"settings missing from .env.example: {sorted(fields - set(keys))}"
     for key in keys:
         if key == "POSTGRES_PASSWORD":  # read by compose, not by the bot
             assert "${POSTGRES_PASSWORD" in (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
