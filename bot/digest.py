@@ -15,7 +15,8 @@ import datetime as dt
 import html
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,9 @@ from storage import stats
 from storage import targets as target_repo
 from storage.models import ORG_KIND_NAMES, Member
 from storage.stats import OrgRow
+
+if TYPE_CHECKING:
+    from bot.targets import TargetStatus
 
 log = logging.getLogger(__name__)
 
@@ -299,13 +303,14 @@ async def _target_lines(
     members: list[stats.MemberRow],
     all_orgs: list[OrgRow],
     on: dt.date,
+    today: dt.date,
 ) -> tuple[list[TargetLine], list[str]]:
     from bot.targets import members_statuses, statuses_for_orgs
 
     if scope.member_id is not None:
         mine = [m for m in members if m.id == scope.member_id]
         statuses = await members_statuses(session=session, members=mine, on=on)  # type: ignore[arg-type]
-        return [], [s.describe() for s in statuses.get(scope.member_id, [])]
+        return [], [_describe(s, on, today) for s in statuses.get(scope.member_id, [])]
     groups: dict[tuple[int, str], list] = defaultdict(list)
     by_org = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
     for statuses in by_org.values():
@@ -320,8 +325,8 @@ async def _target_lines(
     lines = []
     for (_, subject), statuses in sorted(groups.items()):
         counted = [s for s in statuses if s.state != "excused"]
-        states = Counter(s.state for s in counted)
-        open_days = [s.days_left for s in counted if s.state in ("due", "at_risk")]
+        states = Counter(_final_state(s, on, today) for s in counted)
+        open_days = [s.days_left for s in counted if _final_state(s, on, today) in ("due", "at_risk")]
         first = statuses[0]
         lines.append(
             TargetLine(
@@ -338,6 +343,19 @@ async def _target_lines(
             )
         )
     return lines, []
+
+
+def _final_state(status: TargetStatus, on: dt.date, today: dt.date) -> str:
+    """The state as of today for a status judged on a past period's last day: a target period that
+    has closed since, unmet, is overdue (not "due today")."""
+    if status.period_end < today and status.period_end <= on and status.state in ("due", "at_risk"):
+        return "overdue"
+    return status.state
+
+
+def _describe(status: TargetStatus, on: dt.date, today: dt.date) -> str:
+    state = _final_state(status, on, today)
+    return status.describe() if state == status.state else replace(status, state=state).describe()
 
 
 async def build_digest(
@@ -404,7 +422,7 @@ async def _more_figures(*, session: AsyncSession, digest: Digest, counts: list[s
 
     on = min(period.end, digest.today)
     digest.targets, digest.own_targets = await _target_lines(
-        session=session, scope=scope, members=members, all_orgs=all_orgs, on=on
+        session=session, scope=scope, members=members, all_orgs=all_orgs, on=on, today=digest.today
     )
 
     await _steadiness(session=session, digest=digest, all_orgs=all_orgs)

@@ -174,3 +174,13 @@ async def test_without_a_cjk_font_the_digest_is_text_only_with_one_log_line(
     assert first.chart_png is None and second.chart_png is None
     assert first.parts == [EXPECTED_TREE]
     assert len([r for r in caplog.records if "no CJK font" in r.getMessage()]) == 1
+
+
+async def test_a_closed_period_shows_unmet_targets_as_not_done_not_due_today(harness) -> None:
+    """October, asked in November: its monthly targets are over, so unmet ones read 未完成."""
+    await seed_world(harness)
+    message = await _digest(harness, "第一党委", start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
+    text = message.parts[0]
+    assert "· 支委会（每月1次） 0/2个组织 · 2个组织未完成 ⚠️" in text
+    assert "· 谈心谈话（每月2次·每人） 0/3人 · 3人未完成 ⚠️" in text
+    assert "今天截止" not in text and "临期" not in text
