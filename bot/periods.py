@@ -70,15 +70,27 @@ def period_label(period: str, start: dt.date, *, today: dt.date | None = None) -
 
 
 # --- dates the user types (leave): future-friendly, unlike check-in dates ------------------------
-DAY_HINT = "11月30日 · 12月5日 · 2026-12-01 · 12/1 · 今天 · 明天"
+DAY_HINT = "11月30日 · 12月5日 · 2026-12-01 · 12/1 · 今天 · 明天 · 周五 · 下周一"
 _CN_NUM = "[一二三四五六七八九十]{1,3}"
 _DAY_RE = re.compile(
     r"(?P<ymd>(?P<y>\d{4})\s*[年.\-/]\s*(?P<m>\d{1,2})\s*[月.\-/]\s*(?P<d>\d{1,2})\s*[日号]?)"
     r"|(?P<md>(?P<m2>\d{1,2})\s*(?:月\s*(?P<d2>\d{1,2})\s*[日号]?|[./](?P<d3>\d{1,2})(?!\d)))"
     rf"|(?P<cn>(?P<m4>{_CN_NUM})月(?P<d4>{_CN_NUM})[日号]?)"
-    r"|(?P<rel>今天|今日|明天|明日|后天|昨天|昨日|前天)"
+    r"|(?P<rel>今天|今日|明天|明日|大后天|后天|昨天|昨日|前天)"
+    r"|(?P<wk>(?P<wp>本|这|下下|下)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
 )
-_RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "昨天": -1, "昨日": -1, "前天": -2}
+_RELATIVE_DAYS = {
+    "今天": 0,
+    "今日": 0,
+    "明天": 1,
+    "明日": 1,
+    "后天": 2,
+    "大后天": 3,
+    "昨天": -1,
+    "昨日": -1,
+    "前天": -2,
+}
+WEEKDAY_NAMES = "一二三四五六日"
 # Separators allowed between two dates of a range.
 _RANGE_SEP = re.compile(r"\s*(?:至|到|~|～|—|－|-|–)?\s*")
 
@@ -108,6 +120,14 @@ def _resolve_day(m: re.Match[str], today: dt.date) -> dt.date | None:
     if m.group("cn"):
         month, day = cn_to_int(m.group("m4")), cn_to_int(m.group("d4"))
         return _month_day(today, month, day) if month and day else None
+    if m.group("wk"):
+        weekday = WEEKDAY_NAMES.index(m.group("wd").replace("天", "日"))
+        prefix = m.group("wp")
+        if not prefix:  # 周五: the coming one (today when it is Friday)
+            return today + dt.timedelta(days=(weekday - today.weekday()) % 7)
+        monday = today - dt.timedelta(days=today.weekday())  # weeks start on Monday
+        weeks = {"本": 0, "这": 0, "下": 1, "下下": 2}[prefix]
+        return monday + dt.timedelta(weeks=weeks, days=weekday)
     return today + dt.timedelta(days=_RELATIVE_DAYS[m.group("rel")])
 
 

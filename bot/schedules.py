@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.calendar import WorkCalendar
+from bot.periods import WEEKDAY_NAMES
 
 ACCEPTED_FORMS = (
     "每天9:00 · 每周五16:00 · 每周一三五8:30 · 每个工作日9:30 · 每月1日9:00 · "
@@ -336,5 +337,5 @@ def zone_label(tz: str) -> str:
 
 
 def format_fire(when: dt.datetime) -> str:
-    weekday = "一二三四五六日"[when.weekday()]
+    weekday = WEEKDAY_NAMES[when.weekday()]
     return f"{when.month}月{when.day}日 周{weekday} {_hm(when.timetz())}"

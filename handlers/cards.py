@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.periods import WEEKDAY_NAMES
 from bot.records import Totals, live
 from storage.models import DutyRecord
 
-WEEKDAYS = "一二三四五六日"
 CARD_LIMIT = 3800  # Telegram allows 4096 characters; keep room for the header and notes
 DATE_PAGE = 8
 
@@ -29,7 +29,7 @@ def day(d: dt.date) -> str:
 
 
 def day_with_weekday(d: dt.date) -> str:
-    return f"{day(d)} 周{WEEKDAYS[d.weekday()]}"
+    return f"{day(d)} 周{WEEKDAY_NAMES[d.weekday()]}"
 
 
 def duration(minutes: int) -> str:

@@ -8,7 +8,7 @@ import html
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
-from bot.periods import DAY_HINT, parse_days
+from bot.periods import DAY_HINT, WEEKDAY_NAMES, parse_days
 from handlers.context import Ctx
 from handlers.targets import NOT_BOUND, current_member
 from storage import targets as repo
@@ -17,12 +17,11 @@ from storage.models import Leave
 USAGE = "可以这样写：\n/leave 11月30日 12月5日 出差\n/leave 2026-12-01 2026-12-03\n/leave 明天（请一天）\n/leave cancel 取消请假"
 MAX_LEAVE_DAYS = 366
 _CANCEL_WORDS = {"cancel", "取消", "撤销", "销假"}
-_WEEKDAYS = "一二三四五六日"
 
 
 def day_text(day: dt.date, today: dt.date) -> str:
     year = "" if day.year == today.year else f"{day.year}年"
-    return f"{year}{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
+    return f"{year}{day.month}月{day.day}日（周{WEEKDAY_NAMES[day.weekday()]}）"
 
 
 def leave_text(leave: Leave, today: dt.date, *, with_total: bool = False) -> str:
