@@ -32,12 +32,13 @@ format: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python ../shared/parsing/evaluate.py
 
-# The quick benchmarks (about a minute); bench-all adds the 1,000,000-record digest and, with
+# The quick benchmarks (about two minutes); bench-all adds the 1,000,000-record digest and, with
 # TEST_DATABASE_URL set, the webhook load on PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/parse_speed.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/fanout.py --speedup 10
+	$(BIN)/python bench/memory.py
 
 bench-all: bench
 	$(BIN)/python bench/digest.py
