@@ -14,7 +14,6 @@ Last line: `memory: rss <a> MB after the week, peak <b> MB (target <= 250 MB)`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import gc
 import resource
@@ -145,7 +144,11 @@ async def run(members: int) -> list[tuple[str, float]]:
                 message = await digest_message(
                     session=session, scope=scope, period=period_of("week", now.date()), today=now.date()
                 )
-            chart = f"{len(message.chart_png) // 1024} KB chart" if message.chart_png else "no chart (no CJK font)"
+            chart = (
+                f"{len(message.chart_png) // 1024} KB chart"
+                if message.chart_png
+                else "no chart (no CJK font)"
+            )
             mark(f"this week's digest of the whole tree ({chart})")
             await stop_services(app)
     return phases
@@ -159,7 +162,9 @@ def main() -> None:
 
     phases = run_until_done(run(args.members))
     print(f"({dt.date.today()}, Python {sys.version.split()[0]})")
-    print(f"memory: rss {phases[-1][1]:.0f} MB after the week, peak {peak_mb():.0f} MB (target <= {TARGET_MB} MB)")
+    print(
+        f"memory: rss {phases[-1][1]:.0f} MB after the week, peak {peak_mb():.0f} MB (target <= {TARGET_MB} MB)"
+    )
 
 
 if __name__ == "__main__":
