@@ -9,13 +9,14 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot import targets
 from handlers.context import Ctx
+from handlers.guards import NEED_ROLE
 from storage import orgs
 from storage import targets as repo
-from storage.models import Member
+from storage.models import Member, Role
 
 NOT_BOUND = "您还没有加入组织。请向本单位党务管理员索取邀请链接或邀请码，然后发送 /join 邀请码。"
-NO_RIGHT_LIST = "无权限：量化指标仅书记和管理员可以查看。"
-NO_RIGHT_SET = "无权限：只有管理员可以设置或删除量化指标。"
+NO_RIGHT_LIST = NEED_ROLE[Role.secretary]
+NO_RIGHT_SET = NEED_ROLE[Role.admin]
 USAGE = (
     "量化指标的用法：\n"
     "/target list 查看全部指标\n"

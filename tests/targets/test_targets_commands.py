@@ -43,9 +43,9 @@ async def test_defaults_are_seeded_at_start_and_listed(harness) -> None:
 
 async def test_only_admins_configure_and_cadres_cannot_list(harness) -> None:
     await _setup(harness)
-    assert "无权限" in await _reply(harness, CADRE, "/target list")
-    assert "无权限" in await _reply(harness, SECRETARY, "/target set 党课 每月 1 次")
-    assert "无权限" in await _reply(harness, SECRETARY, "/target remove 1")
+    assert await _reply(harness, CADRE, "/target list") == "这个命令需要书记或管理员权限。"
+    assert await _reply(harness, SECRETARY, "/target set 党课 每月 1 次") == "这个命令需要管理员权限。"
+    assert await _reply(harness, SECRETARY, "/target remove 1") == "这个命令需要管理员权限。"
     assert "没有加入组织" in await _reply(harness, STRANGER, "/target list")
     async with harness.session() as session:
         assert len(await repo.list_targets(session=session)) == 6
