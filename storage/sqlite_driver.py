@@ -65,6 +65,16 @@ class BufferedCursor(aiosqlite.Cursor):
         self._rowcount, self._lastrowid = await conn._execute(run)
         return self
 
+    async def executescript(self, sql_script: str) -> BufferedCursor:
+        conn: FewTripsConnection = self._conn  # type: ignore[assignment]
+
+        def run() -> None:
+            conn._conn.executescript(sql_script).close()
+
+        await conn._execute(run)
+        self._rows, self._description, self._rowcount, self._lastrowid = [], None, -1, None
+        return self
+
     async def fetchone(self) -> Any:
         return self._rows.pop(0) if self._rows else None
 
