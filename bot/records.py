@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage import orgs
 from storage import records as repo
@@ -71,7 +71,7 @@ async def store(
 
 
 async def store_for_sender(
-    *, session: AsyncSession, telegram_id: int, source: Source, parsed: Sequence[Any]
+    *, session: AsyncSession | AsyncConnection, telegram_id: int, source: Source, parsed: Sequence[Any]
 ) -> list[DutyRecord]:
     """`store` for the active, reachable member with this Telegram id without reading the member
     first (the ingest hot path); [] when there is no such member: take the slow path then."""

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
@@ -139,16 +139,36 @@ def _pending_cards(services: Services) -> list[tuple[list[int], int, int]]:
 @asynccontextmanager
 async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[AsyncSession]:
     """One unit of work that starts by writing the pending card ids (with cards=False: only many)."""
-    pending = _pending_cards(services)
-    taken = pending[:] if cards or len(pending) >= CARD_BATCH else []
-    del pending[: len(taken)]
+    taken = _take_cards(services, cards)
     try:
         async with services.session() as session:
             await repo.set_cards(session=session, cards=taken)
             yield session
     except BaseException:
-        pending[:0] = taken
+        _pending_cards(services)[:0] = taken
         raise
+
+
+@asynccontextmanager
+async def _core_unit(services: Services) -> AsyncIterator[AsyncConnection]:
+    """`_unit(cards=False)` over a Core connection: no ORM session to set up and tear down, for the
+    ingest hot path, whose statements are all Core."""
+    taken = _take_cards(services, False)
+    try:
+        async with services.engine.begin() as connection:
+            await repo.set_cards(session=connection, cards=taken)
+            yield connection
+    except BaseException:
+        _pending_cards(services)[:0] = taken
+        raise
+
+
+def _take_cards(services: Services, everything: bool) -> list[tuple[list[int], int, int]]:
+    """The pending card ids to write now: all of them, or a batch once CARD_BATCH are waiting."""
+    pending = _pending_cards(services)
+    taken = pending[:] if everything or len(pending) >= CARD_BATCH else []
+    del pending[: len(taken)]
+    return taken
 
 
 def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
@@ -167,34 +187,35 @@ async def check_in(update: Update, context: Ctx) -> None:
     photo = _photo(message)
     result = _safe_parse(context, text, when)
     try:
-        async with _unit(context.bot_data, cards=False) as session:
-            records = []
-            if private and result.records:
-                # Hot path: the insert finds the member itself (one statement, no read first).
+        records = []
+        if private and result.records and not photo:
+            # Hot path: one Core statement, the insert finding the member itself (no read first).
+            async with _core_unit(context.bot_data) as connection:
                 records = await service.store_for_sender(
-                    session=session,
+                    session=connection,
                     telegram_id=update.effective_user.id,
                     source=source,
                     parsed=result.records,
                 )
-            if not records:
-                # Slow path: groups, nothing parsed, and senders who are unbound, bootstrap admins
-                # or flagged unreachable (resolve clears the flag).
+        if not records:
+            # Slow path: groups, photos, nothing parsed, and senders who are unbound, bootstrap
+            # admins or flagged unreachable (resolve clears the flag).
+            async with _unit(context.bot_data, cards=False) as session:
                 member = await _sender(session, update, context)
                 if member is None:
                     raise Refused(NOT_BOUND)
                 records = await service.store(
                     session=session, member=member, source=source, parsed=result.records
                 )
-            for record in records if photo else ():
-                await repo.add_evidence(
-                    session=session,
-                    record_id=record.id,
-                    file_id=photo[0],
-                    file_unique_id=photo[1],  # type: ignore[arg-type,index]
-                )
-            photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
-            reply = cards.card(records, _categories(context), photos) if records else None
+                for record in records if photo else ():
+                    await repo.add_evidence(
+                        session=session,
+                        record_id=record.id,
+                        file_id=photo[0],
+                        file_unique_id=photo[1],  # type: ignore[arg-type,index]
+                    )
+        photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
+        reply = cards.card(records, _categories(context), photos) if records else None
         metrics_of(context.bot_data).check_in(records, result)
     except Refused as refusal:
         if private:  # a stranger in a group is ignored

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from storage.models import DutyRecord, Evidence, Member, utcnow
@@ -69,7 +69,7 @@ def _insert_for_member_statement() -> ReturningInsert[Any]:
 
 
 async def insert_for_member(
-    *, session: AsyncSession, telegram_id: int, rows: Sequence[dict[str, Any]]
+    *, session: AsyncSession | AsyncConnection, telegram_id: int, rows: Sequence[dict[str, Any]]
 ) -> list[DutyRecord]:
     """Insert records for the active, reachable member with this Telegram id, finding the member in
     the INSERT itself (INSERT … SELECT FROM member): the ingest hot path, one statement per record.
@@ -95,7 +95,9 @@ async def get_record(*, session: AsyncSession, record_id: int) -> DutyRecord | N
     return await session.get(DutyRecord, record_id)
 
 
-async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int], int, int]]) -> None:
+async def set_cards(
+    *, session: AsyncSession | AsyncConnection, cards: Sequence[tuple[Sequence[int], int, int]]
+) -> None:
     """Remember which bot messages show which records, in one UPDATE: (record ids, card chat id,
     card message id) per card."""
     chats = {rid: chat for ids, chat, _ in cards for rid in ids}
