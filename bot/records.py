@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage import orgs
 from storage import records as repo
@@ -71,10 +71,11 @@ async def store(
 
 
 async def store_for_sender(
-    *, session: AsyncSession | AsyncConnection, telegram_id: int, source: Source, parsed: Sequence[Any]
+    *, engine: AsyncEngine, telegram_id: int, source: Source, parsed: Sequence[Any]
 ) -> list[DutyRecord]:
-    """`store` for the active, reachable member with this Telegram id without reading the member
-    first (the ingest hot path); [] when there is no such member: take the slow path then."""
+    """`store` for the active, reachable member with this Telegram id, in a transaction of its
+    own and without reading the member first (the ingest hot path); [] when there is no such
+    member: take the slow path then."""
     rows = [
         {
             **_values(p),
@@ -85,7 +86,7 @@ async def store_for_sender(
         }
         for index, p in enumerate(parsed[:MAX_RECORDS_PER_MESSAGE])
     ]
-    return await repo.insert_for_member(session=session, telegram_id=telegram_id, rows=rows)
+    return await repo.insert_for_member(engine=engine, telegram_id=telegram_id, rows=rows)
 
 
 async def stored_before(*, session: AsyncSession, source: Source) -> list[DutyRecord]:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
@@ -149,20 +149,6 @@ async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[Asyn
         raise
 
 
-@asynccontextmanager
-async def _core_unit(services: Services) -> AsyncIterator[AsyncConnection]:
-    """`_unit(cards=False)` over a Core connection: no ORM session to set up and tear down, for the
-    ingest hot path, whose statements are all Core."""
-    taken = _take_cards(services, False)
-    try:
-        async with services.engine.begin() as connection:
-            await repo.set_cards(session=connection, cards=taken)
-            yield connection
-    except BaseException:
-        _pending_cards(services)[:0] = taken
-        raise
-
-
 def _take_cards(services: Services, everything: bool) -> list[tuple[list[int], int, int]]:
     """The pending card ids to write now: all of them, or a batch once CARD_BATCH are waiting."""
     pending = _pending_cards(services)
@@ -189,14 +175,17 @@ async def check_in(update: Update, context: Ctx) -> None:
     try:
         records = []
         if private and result.records and not photo:
-            # Hot path: one Core statement, the insert finding the member itself (no read first).
-            async with _core_unit(context.bot_data) as connection:
-                records = await service.store_for_sender(
-                    session=connection,
-                    telegram_id=update.effective_user.id,
-                    source=source,
-                    parsed=result.records,
-                )
+            # Hot path: the insert finds the member itself (no read first), in a transaction of its
+            # own (on SQLite one trip to the driver). A batch of waiting card ids goes first.
+            if len(_pending_cards(context.bot_data)) >= CARD_BATCH:
+                async with _unit(context.bot_data):
+                    pass
+            records = await service.store_for_sender(
+                engine=context.bot_data.engine,
+                telegram_id=update.effective_user.id,
+                source=source,
+                parsed=result.records,
+            )
         if not records:
             # Slow path: groups, photos, nothing parsed, and senders who are unbound, bootstrap
             # admins or flagged unreachable (resolve clears the flag).

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from storage.models import DutyRecord, Evidence, Member, utcnow
+from storage.sqlite_driver import FewTripsConnection
 
 
 async def records_of_message(*, session: AsyncSession, chat_id: int, message_id: int) -> list[DutyRecord]:
@@ -69,35 +73,84 @@ def _insert_for_member_statement() -> ReturningInsert[Any]:
 
 
 async def insert_for_member(
-    *, session: AsyncSession | AsyncConnection, telegram_id: int, rows: Sequence[dict[str, Any]]
+    *, engine: AsyncEngine, telegram_id: int, rows: Sequence[dict[str, Any]]
 ) -> list[DutyRecord]:
-    """Insert records for the active, reachable member with this Telegram id, finding the member in
-    the INSERT itself (INSERT … SELECT FROM member): the ingest hot path, one statement per record.
+    """Insert records for the active, reachable member with this Telegram id, in a transaction of
+    their own, finding the member in the INSERT itself (INSERT … SELECT FROM member … RETURNING):
+    the ingest hot path, one statement per record and no read first.
 
-    `rows` hold the value columns but the times. Returns the records (detached, ids set), or [] when
-    no such member exists.
+    On SQLite the whole transaction (BEGIN IMMEDIATE, the INSERTs, COMMIT) is one trip to the
+    driver's thread. `rows` hold the value columns but the times. Returns the records (detached,
+    ids set), or [] when no such member exists. A source stored before raises IntegrityError.
     """
-    statement = _insert_for_member_statement()
     now = utcnow()
-    out: list[DutyRecord] = []
-    for row in rows:
-        values = {**row, "created_at": now, "updated_at": now}
-        params = {f"v_{name}": values[name] for name in _VALUE_COLUMNS}
-        params["v_telegram_id"] = telegram_id
-        got = (await session.execute(statement, params)).first()
-        if got is None:
-            return []
-        out.append(DutyRecord(id=got[0], member_id=got[1], org_id=got[2], **values))
-    return out
+    values = [{**row, "created_at": now, "updated_at": now} for row in rows]
+    if not values:
+        return []
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        if isinstance(driver, FewTripsConnection):
+            got = await _insert_in_one_trip(driver, connection.dialect, telegram_id, values)
+        else:
+            statement = _insert_for_member_statement()
+            got = []
+            async with connection.begin():
+                for value in values:
+                    params = {f"v_{name}": value[name] for name in _VALUE_COLUMNS}
+                    row = (
+                        await connection.execute(statement, {**params, "v_telegram_id": telegram_id})
+                    ).first()
+                    if row is None:
+                        break
+                    got.append(row)
+    return [
+        DutyRecord(id=g[0], member_id=g[1], org_id=g[2], **value)
+        for g, value in zip(got, values, strict=False)
+    ]
+
+
+@functools.cache
+def _sqlite_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Any]]]:
+    """The hot-path INSERT compiled for SQLite, with each positional parameter's name and its type's
+    bind processor (what SQLAlchemy itself would apply: dates and times become SQLite's text)."""
+    compiled = _insert_for_member_statement().compile(dialect=dialect)
+    params = [
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup or ()
+    ]
+    return compiled.string, params
+
+
+async def _insert_in_one_trip(
+    driver: FewTripsConnection, dialect: Dialect, telegram_id: int, values: list[dict[str, Any]]
+) -> list[Any]:
+    sql, params = _sqlite_insert(dialect)
+    rows = []
+    for value in values:
+        named = {f"v_{name}": value[name] for name in _VALUE_COLUMNS}
+        named["v_telegram_id"] = telegram_id
+        rows.append([process(named[name]) if process else named[name] for name, process in params])
+
+    def insert_all(conn: sqlite3.Connection) -> list[Any]:
+        got = []
+        for row in rows:
+            inserted = conn.execute(sql, row).fetchone()
+            if inserted is None:  # no such member: nothing was inserted
+                break
+            got.append(inserted)
+        return got
+
+    try:
+        return await driver.transaction(insert_all)
+    except sqlite3.IntegrityError as error:
+        raise IntegrityError(sql, rows, error) from error
 
 
 async def get_record(*, session: AsyncSession, record_id: int) -> DutyRecord | None:
     return await session.get(DutyRecord, record_id)
 
 
-async def set_cards(
-    *, session: AsyncSession | AsyncConnection, cards: Sequence[tuple[Sequence[int], int, int]]
-) -> None:
+async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int], int, int]]) -> None:
     """Remember which bot messages show which records, in one UPDATE: (record ids, card chat id,
     card message id) per card."""
     chats = {rid: chat for ids, chat, _ in cards for rid in ids}

@@ -19,10 +19,12 @@ the URL handling and the pool stay SQLAlchemy's own.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
+
+T = TypeVar("T")
 
 
 class BufferedCursor(aiosqlite.Cursor):
@@ -135,6 +137,24 @@ class FewTripsConnection(aiosqlite.Connection):
                 self._open_transaction = _in_transaction(self._connection)
 
         return await super()._execute(run)
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T], begin: str = "BEGIN IMMEDIATE") -> T:
+        """Run `fn` on the sqlite3 connection in a transaction of its own, committed (or rolled
+        back when `fn` raises) in the same single trip to the worker thread."""
+        if self._open_transaction or self._begin is not None:
+            raise RuntimeError("a transaction is already open on this connection")
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute(begin).close()
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            return result
+
+        return await self._execute(lambda: run(self._conn))
 
     @aiosqlite.context.contextmanager
     async def cursor(self) -> BufferedCursor:  # type: ignore[override]

@@ -94,3 +94,72 @@ async def test_large_reads_come_back_whole_in_order(database_url: str) -> None:
         assert count == 1500
     finally:
         await engine.dispose()
+
+
+async def test_the_ingest_fast_path_stores_what_the_orm_would(database_url: str) -> None:
+    """Check-ins go through a one-trip INSERT on SQLite; read back, and as the database holds
+    them, they match a record the ORM wrote (dates, aware UTC times, nulls)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from storage import records as repo
+    from storage.models import DutyRecord, utcnow
+
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        async with session_scope(sessions) as session:
+            org = await orgs.create_org(session=session, name="快路径支部")
+            member = await orgs.create_member(session=session, telegram_id=77, name="党员", org=org)
+            values = {
+                "category": "talk",
+                "keyword": "谈心谈话",
+                "date": dt.date(2026, 11, 26),
+                "participants": 3,
+                "duration_min": None,
+                "issues_found": None,
+                "issues_fixed": 2,
+                "source_text": "昨天与3名党员开展谈心谈话<b>",
+                "chat_id": 77,
+            }
+            now = utcnow()
+            session.add(
+                DutyRecord(
+                    member_id=member.id,
+                    org_id=org.id,
+                    message_id=1,
+                    activity_index=0,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+        fast = await repo.insert_for_member(
+            engine=engine, telegram_id=77, rows=[{**values, "message_id": 2, "activity_index": 0}]
+        )
+        stranger = [{**values, "message_id": 3, "activity_index": 0}]
+        assert await repo.insert_for_member(engine=engine, telegram_id=78, rows=stranger) == [], "no member"
+        async with session_scope(sessions) as session:
+            slow_row, fast_row = (
+                (await session.execute(select(DutyRecord).order_by(DutyRecord.message_id))).scalars().all()
+            )
+            stored = (
+                await session.execute(
+                    text("SELECT date, created_at, typeof(participants) FROM dutyrecord ORDER BY message_id")
+                    if database_url.startswith("sqlite")
+                    else text(
+                        "SELECT date, created_at, pg_typeof(participants)::text FROM dutyrecord ORDER BY message_id"
+                    )
+                )
+            ).all()
+        assert fast_row.id == fast[0].id and fast_row.member_id == member.id and fast_row.org_id == org.id
+        for name in (*values, "activity_index"):
+            assert getattr(fast_row, name) == getattr(slow_row, name), name
+        assert fast_row.created_at.tzinfo is not None and slow_row.created_at.tzinfo is not None
+        assert abs(fast_row.created_at - slow_row.created_at) < dt.timedelta(minutes=1)
+        # the same representation in the database itself (format of dates and times, types)
+        assert [type(v) for v in stored[0]] == [type(v) for v in stored[1]]
+        assert len(str(stored[0][1])) == len(str(stored[1][1])) and stored[0][0] == stored[1][0]
+    finally:
+        await engine.dispose()
