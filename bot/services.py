@@ -27,6 +27,7 @@ class Services:
     clock: Clock
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     rules: RuleSet
     parser: Parser
 
@@ -53,6 +54,7 @@ class Services:
             await upgrade(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.read_sessionmaker = create_sessionmaker(self.engine, read_only=True)
         self.leadership = elect(
             self.leadership, self.settings.database_url, check_seconds=self.settings.leader_check_seconds
         )
@@ -65,7 +67,8 @@ class Services:
             self._opened = False
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed on success, rolled back on error."""
-        async with session_scope(self.sessionmaker) as session:
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed on success, rolled back on error. A read-only unit (reports)
+        never holds check-ins back; it must not write (PostgreSQL refuses it)."""
+        async with session_scope(self.read_sessionmaker if read_only else self.sessionmaker) as session:
             yield session

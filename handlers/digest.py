@@ -46,7 +46,7 @@ class _Request:
 
     async def scope(self, org_name: str | None) -> tuple[Scope, Member | None]:
         """The asker's scope; a configured admin without a binding sees everything."""
-        async with self.context.bot_data.session() as session:
+        async with self.context.bot_data.session(read_only=True) as session:
             member = await org_repo.get_member(session=session, telegram_id=self.user_id)
             if member is None and self.user_id not in self.context.bot_data.settings.admin_telegram_ids:
                 raise ScopeError(NOT_MEMBER)
@@ -103,7 +103,7 @@ async def _send_digest(request: _Request, period: Period, org_name: str | None) 
     except ScopeError as error:
         await request.say(str(error))
         return
-    async with request.context.bot_data.session() as session:
+    async with request.context.bot_data.session(read_only=True) as session:
         message = await digest_message(session=session, scope=scope, period=period, today=request.today)
     if await request.deliver(message.parts, message.buttons) and message.chart_png:
         await request.context.bot.send_photo(request.user_id, photo=message.chart_png)
@@ -115,7 +115,7 @@ async def _send_readiness(request: _Request, year: int, org_name: str | None) ->
     except ScopeError as error:
         await request.say(str(error))
         return
-    async with request.context.bot_data.session() as session:
+    async with request.context.bot_data.session(read_only=True) as session:
         parts = await readiness_parts(session=session, scope=scope, year=year, today=request.today)
     await request.deliver(parts)
 
@@ -210,7 +210,7 @@ async def button(update: Update, context: Ctx) -> None:
             period = period_from_bounds(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
             if period.start > period.end:
                 raise ValueError("empty period")
-        async with context.bot_data.session() as session:
+        async with context.bot_data.session(read_only=True) as session:
             org = await org_repo.get_org(session=session, org_id=org_id)
         if org is None or action not in ("r", "x", "p"):
             raise ValueError("stale button")

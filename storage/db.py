@@ -56,13 +56,24 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # Sent by the driver in the same trip to its thread as the transaction's first statement.
-        conn.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
+        # Read-only units (READ_ONLY options) take no write lock: in WAL mode they read a snapshot
+        # while check-ins go on writing.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.connection.driver_connection.begin_with_next_statement(
+            "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        )
 
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+# Execution options of units that only read: SQLite takes no write lock for them, PostgreSQL runs
+# them READ ONLY (so a write slipped into one fails in the PostgreSQL test run instead of racing).
+READ_ONLY = {"read_only": True, "postgresql_readonly": True}
+
+
+def create_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    bind = engine.execution_options(**READ_ONLY) if read_only else engine
+    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

@@ -163,3 +163,24 @@ async def test_the_ingest_fast_path_stores_what_the_orm_would(database_url: str)
         assert len(str(stored[0][1])) == len(str(stored[1][1])) and stored[0][0] == stored[1][0]
     finally:
         await engine.dispose()
+
+
+async def test_a_long_report_does_not_hold_back_check_ins(harness) -> None:
+    """While a read-only unit (a digest, a readiness report) is open, check-ins are stored and
+    confirmed; on PostgreSQL such a unit cannot write."""
+    from sqlalchemy.exc import DBAPIError
+
+    from helpers import TgUser
+
+    cadre = TgUser(301, "张三")
+    await harness.add_org("第一党委")
+    await harness.add_member(cadre, "第一党委")
+    async with harness.services.session(read_only=True) as report:
+        before = await report.scalar(select(func.count()).select_from(Member))
+        calls = await asyncio.wait_for(harness.send(cadre, "今天开展志愿服务，参加5人"), timeout=10)
+        assert harness.replies(calls)[0].text.startswith("✅ 已记录 1 项")
+        assert await report.scalar(select(func.count()).select_from(Member)) == before
+    if harness.services.engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only"):
+            async with harness.services.session(read_only=True) as report:
+                await orgs.create_org(session=report, name="不该写入")
