@@ -268,11 +268,11 @@ async def export_ledger(
     period: Period,
     today: dt.date,
     tz: ZoneInfo,
-    actor: Member | None,
     categories: dict[str, str] | None = None,
     limit: int | None = LEDGER_LIMIT,
 ) -> Export:
-    """Build the workbook (off the event loop) and write the export to the audit log.
+    """Build the workbook (off the event loop). It only reads: run it in a read-only unit, then
+    `record_export` in a writing one before handing the file out.
 
     Raises ExportTooLarge when the period holds more than `limit` records (None: no limit).
     """
@@ -285,15 +285,21 @@ async def export_ledger(
     )
     title = f"{scope.title} {period.label} 党建工作台账"
     data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories)
+    return Export(export_filename(scope, period), data, len(sheets.ledger))
+
+
+async def record_export(
+    *, session: AsyncSession, scope: Scope, period: Period, actor: Member | None, export: Export
+) -> None:
+    """Write an export to the audit log (every export is, before the file leaves)."""
     await audit(
         session=session,
         actor=actor,
         action="export",
         object_type="member" if scope.member_id is not None else "org",
         object_id=scope.member_id if scope.member_id is not None else scope.root_id,
-        detail=f"{scope.title} {period.start}..{period.end} records={len(sheets.ledger)}",
+        detail=f"{scope.title} {period.start}..{period.end} records={export.records}",
     )
-    return Export(export_filename(scope, period), data, len(sheets.ledger))
 
 
 async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
@@ -310,7 +316,7 @@ async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
     categories = dict(load_rules(settings.rules_path).categories)
     engine = create_engine(settings.database_url)
     try:
-        async with session_scope(create_sessionmaker(engine)) as session:
+        async with session_scope(create_sessionmaker(engine, read_only=True)) as session:
             try:
                 scope = await scope_for(session=session, member=None, org_name=args.org)
             except ScopeError as error:
@@ -321,10 +327,11 @@ async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
                 period=period,
                 today=today,
                 tz=settings.tz,
-                actor=None,
                 categories=categories,
                 limit=None,
             )
+        async with session_scope(create_sessionmaker(engine)) as session:
+            await record_export(session=session, scope=scope, period=period, actor=None, export=result)
     finally:
         await engine.dispose()
     path = Path(args.output or result.filename)

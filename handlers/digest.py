@@ -128,20 +128,21 @@ async def _send_export(request: _Request, period: Period, org_name: str | None) 
         return
     services = request.context.bot_data
     try:
-        async with services.session() as session:
+        async with services.session(read_only=True) as session:  # check-ins go on meanwhile
             export = await ledger.export_ledger(
                 session=session,
                 scope=scope,
                 period=period,
                 today=request.today,
                 tz=services.settings.tz,
-                actor=member,
                 categories=dict(services.rules.categories),
                 limit=ledger.LEDGER_LIMIT,
             )
     except ExportTooLarge as error:
         await request.say(str(error))
         return
+    async with services.session() as session:
+        await ledger.record_export(session=session, scope=scope, period=period, actor=member, export=export)
     caption = f"📎 {scope.title} · {period.label} 台账，共 {export.records} 条记录。"
     try:
         await request.context.bot.send_document(
