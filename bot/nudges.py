@@ -515,7 +515,7 @@ class Outbox:
     async def _send_digest(self, chat_id: int, org_id: int) -> Outcome:
         from bot import digest  # type: ignore[attr-defined]
 
-        async with self.services.session() as session:
+        async with self.services.session(read_only=True) as session:  # check-ins go on meanwhile
             message = await digest.weekly_digest_message(
                 session=session, org_id=org_id, now=self.services.clock.now()
             )
