@@ -16,11 +16,12 @@ import datetime as dt
 import gc
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support import private_text, sqlite_app
 
 MESSAGES = [
     "今天下午组织支部党员开展主题党日活动，参加{n}人，时长2小时",
@@ -37,63 +38,39 @@ MESSAGES = [
 
 
 async def run(count: int, members: int) -> tuple[float, float, list[float]]:
-    from telegram import Update
-
-    from bot.app import build_application, start_services, stop_services
-    from bot.config import Settings
-    from handlers.memory_api import MemoryBotAPI
     from storage import orgs
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            flood_max_messages=count + 1,
-        )
-        api = MemoryBotAPI()
-        app = build_application(settings, request=api, rate_limiter=None)
-        async with app:
-            await start_services(app)
-            async with app.bot_data.session() as session:
-                org = await orgs.create_org(session=session, name="基准党委")
-                for uid in range(1, members + 1):
-                    await orgs.create_member(
-                        session=session, telegram_id=10_000 + uid, name=f"党员{uid}", org=org
-                    )
-            now = int(app.bot_data.clock.now().timestamp())
+    async with sqlite_app(flood_max_messages=count + 1) as (app, api):
+        async with app.bot_data.session() as session:
+            org = await orgs.create_org(session=session, name="基准党委")
+            for uid in range(1, members + 1):
+                await orgs.create_member(
+                    session=session, telegram_id=10_000 + uid, name=f"党员{uid}", org=org
+                )
+        now = int(app.bot_data.clock.now().timestamp())
 
-            def update(i: int) -> Update:
-                uid = 10_000 + 1 + i % members
-                user = {"id": uid, "is_bot": False, "first_name": "党员"}
-                text = MESSAGES[i % len(MESSAGES)].format(n=3 + i % 40)
-                message = {
-                    "message_id": i + 1,
-                    "date": now,
-                    "chat": {"id": uid, "type": "private", "first_name": "党员"},
-                    "from": user,
-                    "text": text,
-                }
-                return Update.de_json({"update_id": i + 1, "message": message}, app.bot)
+        def update(i: int):  # type: ignore[no-untyped-def]
+            text = MESSAGES[i % len(MESSAGES)].format(n=3 + i % 40)
+            return private_text(app, i + 1, 10_000 + 1 + i % members, text, now)
 
-            warmup = min(200, count // 10)
-            for i in range(warmup):
-                await app.process_update(update(count + i))
-            updates = [update(i) for i in range(count)]
-            api.calls.clear()
-            latencies: list[float] = []
-            gc.collect()
-            started = time.perf_counter()
-            cpu_started = time.process_time()
-            for u in updates:
-                t0 = time.perf_counter()
-                await app.process_update(u)
-                latencies.append((time.perf_counter() - t0) * 1000)
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
-            cards = len(api.sent("sendMessage"))
-            await stop_services(app)
-        if cards != count:
-            raise SystemExit(f"expected {count} cards, got {cards}")
+        warmup = min(200, count // 10)
+        for i in range(warmup):
+            await app.process_update(update(count + i))
+        updates = [update(i) for i in range(count)]
+        api.calls.clear()
+        latencies: list[float] = []
+        gc.collect()
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        for u in updates:
+            t0 = time.perf_counter()
+            await app.process_update(u)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        cards = len(api.sent("sendMessage"))
+    if cards != count:
+        raise SystemExit(f"expected {count} cards, got {cards}")
     return elapsed, cpu, latencies
 
 

@@ -18,11 +18,12 @@ import datetime as dt
 import gc
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support import private_text, sqlite_app
 
 TARGET_MB = 250
 BRANCHES = 100
@@ -82,14 +83,9 @@ async def populate(app, members: int) -> int:  # type: ignore[no-untyped-def]
 
 
 async def run(members: int) -> list[tuple[str, float]]:
-    from telegram import Update
-
-    from bot.app import build_application, start_services, stop_services
-    from bot.config import Settings
     from bot.digest import digest_message, org_scope
     from bot.nudges import Pacer
     from bot.periods_parse import period_of
-    from handlers.memory_api import MemoryBotAPI
     from handlers.schedules import outbox
 
     phases: list[tuple[str, float]] = []
@@ -99,58 +95,38 @@ async def run(members: int) -> list[tuple[str, float]]:
         phases.append((label, rss_mb()))
         print(f"{label}: rss {phases[-1][1]:.0f} MB", flush=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'memory.sqlite3'}",
-            flood_max_messages=members + 1,
-        )
-        api = MemoryBotAPI()
-        app = build_application(settings, request=api, rate_limiter=None)
-        async with app:
-            await start_services(app)
-            mark("started, rules and jieba loaded")
-            root_id = await populate(app, members)
-            mark(f"{members} members in {BRANCHES + 11} orgs")
+    async with sqlite_app(flood_max_messages=members + 1) as (app, api):
+        mark("started, rules and jieba loaded")
+        root_id = await populate(app, members)
+        mark(f"{members} members in {BRANCHES + 11} orgs")
 
-            now = app.bot_data.clock.now()
-            started = time.perf_counter()
-            for i in range(members):
-                uid = FIRST_USER + i
-                user = {"id": uid, "is_bot": False, "first_name": "党员"}
-                message = {
-                    "message_id": i + 1,
-                    "date": int(now.timestamp()),
-                    "chat": {"id": uid, "type": "private", "first_name": "党员"},
-                    "from": user,
-                    "text": MESSAGES[i % len(MESSAGES)].format(n=3 + i % 40),
-                }
-                await app.process_update(Update.de_json({"update_id": i + 1, "message": message}, app.bot))
-                if i % 1000 == 999:
-                    api.calls.clear()
-            api.calls.clear()
-            mark(f"a check-in from every member ({time.perf_counter() - started:.0f} s)")
+        now = app.bot_data.clock.now()
+        started = time.perf_counter()
+        for i in range(members):
+            text = MESSAGES[i % len(MESSAGES)].format(n=3 + i % 40)
+            await app.process_update(private_text(app, i + 1, FIRST_USER + i, text, int(now.timestamp())))
+            if i % 1000 == 999:
+                api.calls.clear()
+        api.calls.clear()
+        mark(f"a check-in from every member ({time.perf_counter() - started:.0f} s)")
 
-            box = outbox(app)
-            box.pacer = Pacer(1_000_000, per_chat=0)  # pacing is fanout.py's subject, not memory
-            fire = now.replace(second=0, microsecond=0)
-            report = await box.run(1, fire)  # the default 每周五16:00 nudge schedule
-            sent = len(api.sent("sendMessage"))
-            api.calls.clear()
-            mark(f"a nudge run ({sent} sent, {report.counts if report else None})")
+        box = outbox(app)
+        box.pacer = Pacer(1_000_000, per_chat=0)  # pacing is fanout.py's subject, not memory
+        fire = now.replace(second=0, microsecond=0)
+        report = await box.run(1, fire)  # the default 每周五16:00 nudge schedule
+        sent = len(api.sent("sendMessage"))
+        api.calls.clear()
+        mark(f"a nudge run ({sent} sent, {report.counts if report else None})")
 
-            async with app.bot_data.session() as session:
-                scope = await org_scope(session=session, org_id=root_id)
-                message = await digest_message(
-                    session=session, scope=scope, period=period_of("week", now.date()), today=now.date()
-                )
-            chart = (
-                f"{len(message.chart_png) // 1024} KB chart"
-                if message.chart_png
-                else "no chart (no CJK font)"
+        async with app.bot_data.session() as session:
+            scope = await org_scope(session=session, org_id=root_id)
+            message = await digest_message(
+                session=session, scope=scope, period=period_of("week", now.date()), today=now.date()
             )
-            mark(f"this week's digest of the whole tree ({chart})")
-            await stop_services(app)
+        chart = (
+            f"{len(message.chart_png) // 1024} KB chart" if message.chart_png else "no chart (no CJK font)"
+        )
+        mark(f"this week's digest of the whole tree ({chart})")
     return phases
 
 
