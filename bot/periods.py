@@ -74,7 +74,8 @@ DAY_HINT = "11月30日 · 12月5日 · 2026-12-01 · 12/1 · 今天 · 明天 ·
 _CN_NUM = "[一二三四五六七八九十]{1,3}"
 _DAY_RE = re.compile(
     r"(?P<ymd>(?P<y>\d{4})\s*[年.\-/]\s*(?P<m>\d{1,2})\s*[月.\-/]\s*(?P<d>\d{1,2})\s*[日号]?)"
-    r"|(?P<md>(?P<m2>\d{1,2})\s*(?:月\s*(?P<d2>\d{1,2})\s*[日号]?|[./](?P<d3>\d{1,2})(?!\d)))"
+    r"|(?P<compact>(?P<y5>\d{4})(?P<m5>\d{2})(?P<d5>\d{2}))(?!\d)"
+    r"|(?P<md>(?P<m2>\d{1,2})\s*(?:月\s*(?P<d2>\d{1,2})\s*[日号]?|[./-](?P<d3>\d{1,2})(?!\d)))"
     rf"|(?P<cn>(?P<m4>{_CN_NUM})月(?P<d4>{_CN_NUM})[日号]?)"
     r"|(?P<rel>今天|今日|明天|明日|大后天|后天|昨天|昨日|前天)"
     r"|(?P<wk>(?P<wp>本|这|下下|下)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
@@ -110,9 +111,10 @@ def _month_day(today: dt.date, month: int, day: int) -> dt.date | None:
 
 
 def _resolve_day(m: re.Match[str], today: dt.date) -> dt.date | None:
-    if m.group("ymd"):
+    if m.group("ymd") or m.group("compact"):
+        names = ("y", "m", "d") if m.group("ymd") else ("y5", "m5", "d5")
         try:
-            return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            return dt.date(*(int(m.group(name)) for name in names))
         except ValueError:
             return None
     if m.group("md"):
@@ -129,6 +131,12 @@ def _resolve_day(m: re.Match[str], today: dt.date) -> dt.date | None:
         weeks = {"本": 0, "这": 0, "下": 1, "下下": 2}[prefix]
         return monday + dt.timedelta(weeks=weeks, days=weekday)
     return today + dt.timedelta(days=_RELATIVE_DAYS[m.group("rel")])
+
+
+def parse_day(text: str, today: dt.date) -> dt.date | None:
+    """Exactly one date and nothing else (/holiday), or None."""
+    days, rest = parse_days(text, today, limit=1)
+    return days[0] if days and not rest else None
 
 
 def parse_days(text: str, today: dt.date, *, limit: int = 2) -> tuple[list[dt.date | None], str]:

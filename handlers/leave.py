@@ -54,7 +54,7 @@ async def leave(update: Update, context: Ctx) -> None:
             else:
                 lines = "\n".join(f"· {leave_text(item, today)}" for item in leaves)
                 reply = f"您登记的请假：\n{lines}\n请假期间不会收到提醒。取消请发送 /leave cancel"
-        elif text.lower() in _CANCEL_WORDS:
+        elif text.split()[0].lower() in _CANCEL_WORDS:  # "/leave cancel", "/leave 取消 出差"
             cancelled = await repo.cancel_leaves(session=session, member=member, since=today)
             if not cancelled:
                 reply = "您目前没有可以取消的请假。"

@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import html
 import logging
-import re
 from typing import Any
 
 from telegram import Update
@@ -20,6 +19,7 @@ from telegram.ext import Application, CommandHandler
 from bot import nudges
 from bot.calendar import POLICY_NAMES, WorkCalendar
 from bot.nudges import Outbox
+from bot.periods import parse_day
 from bot.schedules import (
     ACCEPTED_FORMS,
     KIND_NAMES,
@@ -437,16 +437,16 @@ async def _add(context: Ctx, member: Member, args: list[str]) -> str:
     return f"已添加 {describe(schedule, org_name)}\n接下来：{nxt or '近期没有'}"
 
 
-async def _get(context: Ctx, args: list[str]) -> Schedule | str:
+async def _get(context: Ctx, args: list[str], verb: str = "test") -> Schedule | str:
     if not args or not args[0].lstrip("#").isdigit():
-        return "请写上计划编号，例如：/schedule test 1（编号见 /schedule list）"
+        return f"请写上计划编号，例如：/schedule {verb} 1（编号见 /schedule list）"
     async with context.bot_data.session() as session:
         schedule = await repo.get_schedule(session=session, schedule_id=int(args[0].lstrip("#")))
     return schedule or f"没有编号为 {html.escape(args[0])} 的提醒计划，请用 /schedule list 查看。"
 
 
 async def _set_paused(context: Ctx, member: Member, args: list[str], paused: bool) -> str:
-    found = await _get(context, args)
+    found = await _get(context, args, "pause" if paused else "resume")
     if isinstance(found, str):
         return found
     async with context.bot_data.session() as session:
@@ -472,7 +472,7 @@ async def _resume(context: Ctx, member: Member, args: list[str]) -> str:
 
 
 async def _remove(context: Ctx, member: Member, args: list[str]) -> str:
-    found = await _get(context, args)
+    found = await _get(context, args, "remove")
     if isinstance(found, str):
         return found
     async with context.bot_data.session() as session:
@@ -533,25 +533,8 @@ _VERBS: dict[str, Any] = {
 
 
 # --- /holiday --------------------------------------------------------------------------------------
-_DATE_RES = (
-    re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?$"),
-    re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"),
-    re.compile(r"^(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?$"),
-)
 _OFF_WORDS = {"放假", "休", "休息", "假", "off", "holiday"}
 _ON_WORDS = {"上班", "班", "调休上班", "补班", "work", "workday"}
-
-
-def parse_day(text: str, today: dt.date) -> dt.date | None:
-    for pattern in _DATE_RES:
-        match = pattern.match(text.strip())
-        if match:
-            year = int(match.groupdict().get("y") or today.year)
-            try:
-                return dt.date(year, int(match["m"]), int(match["d"]))
-            except ValueError:
-                return None
-    return None
 
 
 async def holiday_command(update: Update, context: Ctx) -> None:
@@ -581,7 +564,9 @@ async def holiday_command(update: Update, context: Ctx) -> None:
         return
     day = parse_day(args[1], today)
     if day is None:
-        await message.reply_text(f"没看懂日期“{html.escape(args[1])}”，请写成 2026-10-09 或 10月9日。")
+        await message.reply_text(
+            f"没看懂日期“{html.escape(args[1])}”，请写成 2026-10-09、10月9日 或 下周五。"
+        )
         return
     if verb in ("remove", "rm", "删除"):
         async with services.session() as session:

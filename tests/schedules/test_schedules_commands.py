@@ -111,7 +111,12 @@ async def test_holiday_overrides_move_fire_times(harness) -> None:
     assert "12月4日 周五 放假（单位活动）" in listing
     assert "已删除" in _reply(await harness.send(ADMIN, "/holiday remove 12月4日"))
     assert "下次：12月4日 周五 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))
-    assert "没看懂日期" in _reply(await harness.send(ADMIN, "/holiday add 明天"))
+    assert "没看懂日期" in _reply(await harness.send(ADMIN, "/holiday add 下辈子"))
+    assert "例如：/schedule remove 1" in _reply(await harness.send(ADMIN, "/schedule remove"))
+    # the same date forms as /leave: today is Tuesday 1 December
+    assert "已记下：2026年12月4日 周五 放假" in _reply(await harness.send(ADMIN, "/holiday add 周五 放假"))
+    assert "已删除" in _reply(await harness.send(ADMIN, "/holiday remove 20261204"))
+    assert "已记下：2026年12月12日 周六 上班" in _reply(await harness.send(ADMIN, "/holiday add 下周六 上班"))
 
 
 async def test_admins_are_told_unasked_when_schedules_reach_an_unknown_year(harness) -> None:

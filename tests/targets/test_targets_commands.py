@@ -124,6 +124,7 @@ async def test_leave_add_list_cancel(harness) -> None:
         assert not await targets.is_on_leave(session=session, member_id=me, on=dt.date(2026, 12, 1))
     assert "没有登记请假" in await _reply(harness, SECRETARY, "/leave")
     assert "没有可以取消的请假" in await _reply(harness, SECRETARY, "/leave cancel")
+    assert "没有可以取消的请假" in await _reply(harness, SECRETARY, "/leave 取消 出差")
     text = await _reply(harness, SECRETARY, "/leave 明天 下周五 出差")
     assert text.startswith("✅ 已登记请假：11月28日（周六）至12月4日（周五），共 7 天 · 出差")
 
