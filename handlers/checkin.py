@@ -139,22 +139,16 @@ def _pending_cards(services: Services) -> list[tuple[list[int], int, int]]:
 @asynccontextmanager
 async def _unit(services: Services, *, cards: bool = True) -> AsyncIterator[AsyncSession]:
     """One unit of work that starts by writing the pending card ids (with cards=False: only many)."""
-    taken = _take_cards(services, cards)
+    pending = _pending_cards(services)
+    taken = pending[:] if cards or len(pending) >= CARD_BATCH else []
+    del pending[: len(taken)]
     try:
         async with services.session() as session:
             await repo.set_cards(session=session, cards=taken)
             yield session
     except BaseException:
-        _pending_cards(services)[:0] = taken
+        pending[:0] = taken
         raise
-
-
-def _take_cards(services: Services, everything: bool) -> list[tuple[list[int], int, int]]:
-    """The pending card ids to write now: all of them, or a batch once CARD_BATCH are waiting."""
-    pending = _pending_cards(services)
-    taken = pending[:] if everything or len(pending) >= CARD_BATCH else []
-    del pending[: len(taken)]
-    return taken
 
 
 def _remember_card(context: Ctx, records: Sequence[DutyRecord], sent: Message) -> None:
@@ -178,8 +172,7 @@ async def check_in(update: Update, context: Ctx) -> None:
             # Hot path: the insert finds the member itself (no read first), in a transaction of its
             # own (on SQLite one trip to the driver). A batch of waiting card ids goes first.
             if len(_pending_cards(context.bot_data)) >= CARD_BATCH:
-                async with _unit(context.bot_data):
-                    pass
+                await _flush_cards(context.bot_data)
             records = await service.store_for_sender(
                 engine=context.bot_data.engine,
                 telegram_id=update.effective_user.id,

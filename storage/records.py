@@ -96,10 +96,7 @@ async def insert_for_member(
             got = []
             async with connection.begin():
                 for value in values:
-                    params = {f"v_{name}": value[name] for name in _VALUE_COLUMNS}
-                    row = (
-                        await connection.execute(statement, {**params, "v_telegram_id": telegram_id})
-                    ).first()
+                    row = (await connection.execute(statement, _params(value, telegram_id))).first()
                     if row is None:
                         break
                     got.append(row)
@@ -107,6 +104,11 @@ async def insert_for_member(
         DutyRecord(id=g[0], member_id=g[1], org_id=g[2], **value)
         for g, value in zip(got, values, strict=False)
     ]
+
+
+def _params(value: dict[str, Any], telegram_id: int) -> dict[str, Any]:
+    """The hot-path INSERT's parameters for one record."""
+    return {**{f"v_{name}": value[name] for name in _VALUE_COLUMNS}, "v_telegram_id": telegram_id}
 
 
 @functools.cache
@@ -127,8 +129,7 @@ async def _insert_in_one_trip(
     sql, params = _sqlite_insert(dialect)
     rows = []
     for value in values:
-        named = {f"v_{name}": value[name] for name in _VALUE_COLUMNS}
-        named["v_telegram_id"] = telegram_id
+        named = _params(value, telegram_id)
         rows.append([process(named[name]) if process else named[name] for name, process in params])
 
     def insert_all(conn: sqlite3.Connection) -> list[Any]:

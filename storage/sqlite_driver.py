@@ -7,10 +7,10 @@ when a connection is returned even after a COMMIT. Each trip costs a thread wake
 which is most of the cost of a small transaction.
 
 This connection runs a statement and fetches all its rows in one trip (SQLAlchemy's adapter
-buffers every row anyway, server-side cursors aside, which this app does not use), and skips
-COMMIT and ROLLBACK when SQLite says no transaction is open, and sends BEGIN IMMEDIATE in the
-same trip as the transaction's first statement. A check-in's transaction then costs two trips
-(BEGIN IMMEDIATE with INSERT … RETURNING, then COMMIT) instead of seven.
+buffers every row anyway), skips COMMIT and ROLLBACK when SQLite says no transaction is open, and
+sends BEGIN in the same trip as the transaction's first statement: a small unit of work costs two
+trips instead of seven. `transaction()` runs a whole transaction in one trip; the check-in INSERT
+(storage.records.insert_for_member) uses it.
 
 Plugged in through SQLAlchemy's documented `async_creator_fn` connect argument, so the dialect,
 the URL handling and the pool stay SQLAlchemy's own.
