@@ -36,7 +36,7 @@ from telegram.request import RequestData  # noqa: E402
 
 from bot.clock import FakeClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.nudges import Outbox, Pacer  # noqa: E402
+from bot.outbox import Outbox, Pacer  # noqa: E402
 from bot.services import Services  # noqa: E402
 from handlers.memory_api import MemoryBotAPI  # noqa: E402
 from handlers.notifier import TelegramNotifier  # noqa: E402
@@ -117,8 +117,7 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.to_thread(upgrade_sync, url)
         cap = args.rate * args.speedup
         settings = Settings(_env_file=None, database_url=url, send_rate_per_second=cap)
-        services = Services()
-        services.configure(settings, FakeClock(FIRE + dt.timedelta(minutes=1)))
+        services = Services(settings, FakeClock(FIRE + dt.timedelta(minutes=1)))
         await services.open(migrate=False)
         try:
             started = time.perf_counter()

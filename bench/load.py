@@ -61,14 +61,15 @@ def _settings(database_url: str):  # type: ignore[no-untyped-def]
 
 async def serve(database_url: str) -> None:
     """Run the webhook server until stdin closes; print its port."""
-    from bot.app import build_application, start_services, stop_services
     from bot.logs import configure_logging
-    from bot.webhook import HttpServer
+    from bot.services import Services
+    from handlers.app import build_application, start_services, stop_services
     from handlers.memory_api import MemoryBotAPI
+    from handlers.webhook import HttpServer
 
     settings = _settings(database_url)
     configure_logging(settings)
-    app = build_application(settings, request=MemoryBotAPI(), rate_limiter=None)
+    app = build_application(Services(settings), request=MemoryBotAPI(), rate_limiter=None)
     async with app:
         await start_services(app, migrate=False)
         server = HttpServer(app, webhook_path="/telegram", secret=SECRET)
@@ -96,8 +97,7 @@ async def _seed(database_url: str, users: int) -> None:
     from bot.services import Services
     from storage import orgs
 
-    services = Services()
-    services.configure(_settings(database_url))
+    services = Services(_settings(database_url))
     await services.open(migrate=True)
     try:
         async with services.session() as session:

@@ -84,9 +84,9 @@ async def populate(app, members: int) -> int:  # type: ignore[no-untyped-def]
 
 async def run(members: int) -> list[tuple[str, float]]:
     from bot.digest import digest_message, org_scope
-    from bot.nudges import Pacer
+    from bot.outbox import Pacer
     from bot.periods_parse import period_of
-    from handlers.schedules import outbox
+    from handlers.schedule_commands import outbox
 
     phases: list[tuple[str, float]] = []
 

@@ -13,8 +13,9 @@ from typing import Any
 @asynccontextmanager
 async def sqlite_app(*, flood_max_messages: int) -> AsyncIterator[tuple[Any, Any]]:
     """(Application, MemoryBotAPI), started on a temporary SQLite database and stopped after."""
-    from bot.app import build_application, start_services, stop_services
     from bot.config import Settings
+    from bot.services import Services
+    from handlers.app import build_application, start_services, stop_services
     from handlers.memory_api import MemoryBotAPI
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -24,7 +25,7 @@ async def sqlite_app(*, flood_max_messages: int) -> AsyncIterator[tuple[Any, Any
             flood_max_messages=flood_max_messages,
         )
         api = MemoryBotAPI()
-        app = build_application(settings, request=api, rate_limiter=None)
+        app = build_application(Services(settings), request=api, rate_limiter=None)
         async with app:
             await start_services(app)
             try:

@@ -1,6 +1,9 @@
-"""Command-line entry point: `dutybot` / `python -m bot`.
+"""Command-line entry point and composition root: `dutybot` / `python -m bot`.
 
-Subcommands import what they need lazily, so `parse` starts without loading Telegram or the database.
+This is the one module of `bot/` that knows an adapter: `run` reads the settings, builds the
+services and hands them to the Telegram adapter (`handlers`), or to its console when no token is
+configured. Subcommands import what they need lazily, so `parse` starts without loading Telegram
+or the database.
 """
 
 from __future__ import annotations
@@ -36,6 +39,31 @@ def _add_feature_commands(sub: argparse._SubParsersAction) -> None:
         register(sub)
 
 
+def _run(*, console: bool, webhook: bool) -> int:
+    """Build settings and services, then start the adapter (the console when no token is set)."""
+    from bot.config import Settings
+    from bot.logs import configure_logging
+    from bot.parsing import RulesError, load_rules
+    from bot.services import Services
+
+    settings = Settings()
+    configure_logging(settings)
+    try:
+        # A broken replacement rule set must stop start-up with a clear message, not a traceback.
+        load_rules(settings.rules_path)
+    except RulesError as exc:
+        print(f"dutybot: cannot start, the rule set is broken: {exc}", file=sys.stderr)
+        return 2
+    services = Services(settings)
+    if console or not settings.token:
+        from handlers.console import run_console
+
+        return run_console(services)
+    from handlers.runner import run
+
+    return run(services, webhook=webhook)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     command = args.command or "run"
@@ -46,17 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         return run_cli(args, settings, stdin=sys.stdin, stdout=sys.stdout)
     if command == "run":
-        from bot.config import Settings
-        from bot.parsing import RulesError, load_rules
-        from bot.runner import run
-
-        try:
-            # A broken replacement rule set must stop start-up with a clear message, not a traceback.
-            load_rules(Settings().rules_path)
-        except RulesError as exc:
-            print(f"dutybot: cannot start, the rule set is broken: {exc}", file=sys.stderr)
-            return 2
-        return run(console=getattr(args, "console", False), webhook=getattr(args, "webhook", False))
+        return _run(console=getattr(args, "console", False), webhook=getattr(args, "webhook", False))
     handler = getattr(args, "handler", None)
     if handler is None:
         _build_parser().print_help()

@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.metrics import metrics_of
-
 log = logging.getLogger(__name__)
 
 DATABASE_TIMEOUT_SECONDS = 3.0
@@ -28,7 +26,7 @@ async def database_reachable(services: Any) -> bool:
 
 async def health_report(services: Any) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Healthy means the database answers; a follower is healthy too."""
-    metrics = metrics_of(services)
+    metrics = services.metrics
     database_ok = await database_reachable(services)
     leader = bool(services.leadership.is_leader)
     metrics.is_leader.set(1 if leader else 0)

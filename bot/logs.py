@@ -1,7 +1,7 @@
 """Logging: one line per event with its fields, secrets redacted everywhere.
 
 `log.info("update handled", extra={"update_id": 7, "ms": 3.1})` becomes
-`2026-11-27T02:15:00.123Z INFO bot.webhook update handled update_id=7 ms=3.1`
+`2026-11-27T02:15:00.123Z INFO handlers.webhook update handled update_id=7 ms=3.1`
 (or one JSON object per line with LOG_JSON=true). The bot token, the webhook secret and the
 database password are replaced by `[REDACTED]` wherever they appear: message, fields, traceback.
 Message text users sent is logged only at DEBUG, by the code that has it.

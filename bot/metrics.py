@@ -1,7 +1,7 @@
 """Prometheus metrics, on a registry of their own per application (so tests never share counters).
 
-Other code counts with one line, e.g. `metrics_of(services).records_stored.inc()`; `/metrics`
-serves `metrics_of(services).exposition()`.
+Other code counts with one line, e.g. `services.metrics.records_stored.inc()`; `/metrics`
+serves `services.metrics.exposition()`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
-EXTRAS_KEY = "metrics"
 
 # Bot API round trips: a few ms on loopback, up to seconds over a slow network.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -79,12 +77,3 @@ class Metrics:
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when never counted): for health output and tests."""
         return self.registry.get_sample_value(name, labels) or 0.0
-
-
-def metrics_of(services: Any) -> Metrics:
-    """The Metrics of an application's Services (created on first use)."""
-    extras: dict[str, Any] = services.extras
-    metrics = extras.get(EXTRAS_KEY)
-    if metrics is None:
-        metrics = extras[EXTRAS_KEY] = Metrics()
-    return metrics

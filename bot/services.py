@@ -1,53 +1,70 @@
-"""Everything handlers and jobs need, built once per application (PTB's typed bot_data)."""
+"""Everything handlers and jobs need, built once per process by the composition root.
+
+`Services(settings, clock)` creates every attribute here, in one place; `open()` then connects the
+database, loads the rule set and initialises jieba. An adapter (the Telegram one in `handlers/`)
+receives the object whole and never reaches into the environment itself.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.calendar import WorkCalendar
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.flood import FloodLimiter
 from bot.leader import Leadership, elect
+from bot.metrics import Metrics
+from bot.parsing import Parser, RuleSet, load_rules
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
 
 if TYPE_CHECKING:
-    from bot.parsing import Parser, RuleSet
+    import asyncio
+
+    from bot.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
 class Services:
-    """Application-wide services. PTB creates it empty; `configure` and `open` fill it in."""
+    """Application-wide services; the attributes below exist from construction on, the database
+    ones (`engine`, the session makers, `rules`, `parser`) once `open()` has run."""
 
-    settings: Settings
-    clock: Clock
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     read_sessionmaker: async_sessionmaker[AsyncSession]
     rules: RuleSet
     parser: Parser
 
-    def __init__(self) -> None:
-        self._opened = False
-        # Features keep their own state here, keyed by feature name (e.g. the flood limiter).
-        self.extras: dict[str, Any] = {}
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock(settings.tz)
+        self.metrics = Metrics()
+        self.flood = FloodLimiter(settings.flood_max_messages, settings.flood_window_seconds)
+        # The statutory calendar with the admins' overrides (reloaded when they change).
+        self.calendar = WorkCalendar()
         # Whether this process runs the scheduler; replaced by an elected one with PostgreSQL.
         self.leadership = Leadership()
-
-    def configure(self, settings: Settings, clock: Clock | None = None) -> None:
-        self.settings = settings
-        self.clock = clock or SystemClock(settings.tz)
+        # The scheduler's outbox (created by the adapter with its Notifier) and catch-up task.
+        self.outbox: Outbox | None = None
+        self.catch_up: asyncio.Task[None] | None = None
+        # Check-ins: card ids waiting to be written, albums whose caption made records, and the
+        # text of messages answered with the category buttons.
+        self.pending_cards: list[tuple[list[int], int, int]] = []
+        self.albums: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self.unread: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._opened = False
 
     async def open(self, *, migrate: bool = True) -> None:
         """Open the database (migrating it), load the rule set and initialise jieba."""
         if self._opened:
             return
-        from bot.parsing import Parser, load_rules
-
         self.rules = load_rules(self.settings.rules_path)
         self.parser = Parser(self.rules)
         if migrate:

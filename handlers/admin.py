@@ -10,7 +10,6 @@ import html
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update, User
-from telegram.ext import CommandHandler, filters
 
 from bot import invites
 from handlers.context import Ctx
@@ -254,17 +253,3 @@ async def bind_group(update: Update, context: Ctx) -> None:
     await message.reply_text(
         f"本群已绑定「{html.escape(target.name)}」。已加入组织的成员在群里报告的工作会记在各自名下。"
     )
-
-
-HANDLERS = [
-    CommandHandler("org", org, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("invite", invite, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("members", members, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("bindgroup", bind_group, filters=filters.UpdateType.MESSAGE),
-]
-COMMANDS = [
-    ("members", "成员名单", "secretary"),
-    ("bindgroup", "把本群绑定到组织（在群里发送）", "secretary"),
-    ("invite", "生成邀请码：/invite 组织 角色 [次数]", "admin"),
-    ("org", "组织：/org add 名称 [上级] · /org list", "admin"),
-]

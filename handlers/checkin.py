@@ -22,10 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application
 
 from bot import records as service
-from bot.metrics import metrics_of
 from bot.parsing import ParseResult
 from bot.records import Source
 from bot.services import Services
@@ -100,12 +99,12 @@ def _photo(message: Message) -> tuple[str, str] | None:
 
 def _albums(context: Ctx) -> OrderedDict[str, tuple[int, int]]:
     """media_group_id -> the (chat, message) whose caption made records: later photos join them."""
-    return context.bot_data.extras.setdefault("albums", OrderedDict())
+    return context.bot_data.albums
 
 
 def _unread(context: Ctx) -> OrderedDict[tuple[int, int], str]:
     """(chat, message) -> text of messages answered with category buttons, to keep as source text."""
-    return context.bot_data.extras.setdefault("unread", OrderedDict())
+    return context.bot_data.unread
 
 
 async def _card_for(session: AsyncSession, context: Ctx, records: Sequence[DutyRecord]) -> Card:
@@ -133,7 +132,7 @@ CARD_FLUSH_SECONDS = 5.0
 
 
 def _pending_cards(services: Services) -> list[tuple[list[int], int, int]]:
-    return services.extras.setdefault("pending_cards", [])
+    return services.pending_cards
 
 
 @asynccontextmanager
@@ -198,7 +197,7 @@ async def check_in(update: Update, context: Ctx) -> None:
                     )
         photos = dict.fromkeys((r.id for r in records), 1) if photo else {}
         reply = cards.card(records, _categories(context), photos) if records else None
-        metrics_of(context.bot_data).check_in(records, result)
+        context.bot_data.metrics.check_in(records, result)
     except Refused as refusal:
         if private:  # a stranger in a group is ignored
             await message.reply_text(refusal.text)
@@ -555,7 +554,7 @@ async def file_button(update: Update, context: Ctx) -> None:
                 session=session, cards=[([r.id for r in records if r.id], chat.id, query.message.message_id)]
             )
             body, markup = cards.card(records, categories)
-        metrics_of(context.bot_data).records_stored.inc(len(records))
+        context.bot_data.metrics.records_stored.inc(len(records))
     except Refused as refusal:
         await query.answer(refusal.text, show_alert=refusal.alert)
         return
@@ -592,24 +591,3 @@ async def stale_button(update: Update, context: Ctx) -> None:
     """A button no handler knows (an old card, a garbled query): say so, so the spinner stops."""
     if update.callback_query is not None:
         await update.callback_query.answer(STALE)
-
-
-_NEW = filters.UpdateType.MESSAGE
-HANDLERS = [
-    CommandHandler("my", my, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("undo", undo, filters=filters.UpdateType.MESSAGE),
-    CallbackQueryHandler(card_button, pattern=r"^rec:"),
-    CallbackQueryHandler(file_button, pattern=r"^cat:"),
-    MessageHandler(
-        filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND, edited
-    ),
-    MessageHandler(_NEW & filters.PHOTO, photo),
-    MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, check_in),
-    MessageHandler(_NEW & filters.COMMAND, unknown_command),
-    MessageHandler(_NEW & ~filters.StatusUpdate.ALL, other_input),
-    CallbackQueryHandler(stale_button),  # last: buttons of every feature are matched before
-]
-COMMANDS = [
-    ("my", "我的记录（本周、本月）", "cadre"),
-    ("undo", "撤销上一条记录", "cadre"),
-]

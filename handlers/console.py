@@ -18,7 +18,8 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TextIO, TypeVar
 
-from bot.config import Settings
+from bot.demo import seed_demo
+from bot.services import Services
 from handlers.memory_api import ApiCall, MemoryBotAPI
 
 DEMO_ROOT = "示范党委"
@@ -48,12 +49,12 @@ def plain(text: str) -> str:
 class Console:
     """Feeds typed lines to the Application as updates and prints what the bot sends."""
 
-    def __init__(self, settings: Settings, out: TextIO) -> None:
-        from bot.app import build_application
+    def __init__(self, services: Services, out: TextIO) -> None:
+        from handlers.app import build_application
 
         self.out = out
         self.api = MemoryBotAPI()
-        self.app = build_application(settings, request=self.api, rate_limiter=None)
+        self.app = build_application(services, request=self.api, rate_limiter=None)
         self.api.listeners.append(self._show)
         self.persona = "cadre"
         self.buttons: list[tuple[str, str, dict[str, Any]]] = []
@@ -111,19 +112,14 @@ class Console:
 
     async def seed(self) -> None:
         """The demo organisation and its three personas, created once."""
-        from storage import orgs
-
-        async with self.app.bot_data.session() as session:
-            root = await orgs.get_org_by_name(session=session, name=DEMO_ROOT)
-            if root is None:
-                root = await orgs.create_org(session=session, name=DEMO_ROOT)
-            branch = await orgs.get_org_by_name(session=session, name=DEMO_BRANCH)
-            if branch is None:
-                branch = await orgs.create_org(session=session, name=DEMO_BRANCH, parent=root)
-            for uid, name, org_name, role in PERSONAS.values():
-                if await orgs.get_member(session=session, telegram_id=uid) is None:
-                    org = root if org_name == DEMO_ROOT else branch
-                    await orgs.create_member(session=session, telegram_id=uid, name=name, org=org, role=role)
+        await seed_demo(
+            self.app.bot_data,
+            root=DEMO_ROOT,
+            branch=DEMO_BRANCH,
+            people=[
+                (uid, name, org_name == DEMO_ROOT, role) for uid, name, org_name, role in PERSONAS.values()
+            ],
+        )
 
     # --- input -------------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -185,10 +181,10 @@ class Console:
         await self._process({"callback_query": query})
 
 
-async def _run(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    from bot.app import start_services, stop_services
+async def _run(services: Services, stdin: TextIO, stdout: TextIO) -> int:
+    from handlers.app import start_services, stop_services
 
-    console = Console(settings, stdout)
+    console = Console(services, stdout)
     interactive = stdin.isatty()
     async with console.app:
         await start_services(console.app)
@@ -232,13 +228,13 @@ def run_until_done(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
         loop.close()
 
 
-def run_console(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def run_console(services: Services, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the console chat until /quit or end of input."""
     root = logging.getLogger()
     if root.level < logging.WARNING:
         root.setLevel(logging.WARNING)  # keep the chat readable; errors still show
     try:
-        return run_until_done(_run(settings, stdin or sys.stdin, stdout or sys.stdout))
+        return run_until_done(_run(services, stdin or sys.stdin, stdout or sys.stdout))
     except KeyboardInterrupt:
         return 0
 

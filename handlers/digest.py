@@ -12,7 +12,6 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import export as ledger
 from bot.digest import NOT_MEMBER, Scope, ScopeError, digest_message, last_full_week, scope_for
@@ -225,16 +224,3 @@ async def button(update: Update, context: Ctx) -> None:
     else:
         await _send_digest(request, period.previous(), org.name)
     await request.done()
-
-
-HANDLERS = [
-    CommandHandler("digest", digest),
-    CommandHandler("readiness", readiness),
-    CommandHandler("export", export),
-    CallbackQueryHandler(button, pattern=r"^digest:"),
-]
-COMMANDS: list[tuple[str, str, str]] = [
-    ("digest", "工作摘要：/digest [上周|本月|2026-11] [组织]", "cadre"),
-    ("readiness", "年度达标预览：/readiness [年份]", "cadre"),
-    ("export", "导出台账 Excel：/export [期间] [组织]", "cadre"),
-]

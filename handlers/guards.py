@@ -10,18 +10,16 @@
 
 from __future__ import annotations
 
-import collections
 import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update, User
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop
 
 from bot.services import Services
 from handlers.context import Ctx
@@ -118,54 +116,9 @@ def has_role(member: Member | None, needed: str) -> bool:
     return member is not None and ROLE_RANK.get(member.role, 0) >= ROLE_RANK[needed]  # type: ignore[index]
 
 
-@dataclass
-class _Window:
-    hits: collections.deque[float]
-    notified_at: float | None = None
-
-
-class FloodLimiter:
-    """Per-user sliding window over the injected clock."""
-
-    def __init__(self, max_messages: int, window_seconds: float) -> None:
-        self.max_messages = max_messages
-        self.window = window_seconds
-        self._users: dict[int, _Window] = {}
-
-    def hit(self, user_id: int, now: float) -> bool:
-        """Count one message; True when the user is over the limit."""
-        state = self._users.setdefault(user_id, _Window(collections.deque()))
-        while state.hits and state.hits[0] <= now - self.window:
-            state.hits.popleft()
-        state.hits.append(now)
-        if len(self._users) > 10_000:  # forget idle users now and then
-            self._users = {u: s for u, s in self._users.items() if s.hits and s.hits[-1] > now - self.window}
-        return len(state.hits) > self.max_messages
-
-    def over(self, user_id: int) -> bool:
-        state = self._users.get(user_id)
-        return state is not None and len(state.hits) > self.max_messages
-
-    def should_notify(self, user_id: int, now: float) -> bool:
-        """True once per window while the user is over the limit."""
-        state = self._users[user_id]
-        if state.notified_at is not None and state.notified_at > now - self.window:
-            return False
-        state.notified_at = now
-        return True
-
-
-def limiter(services: Services) -> FloodLimiter:
-    found = services.extras.get("flood")
-    if found is None:
-        s = services.settings
-        found = services.extras["flood"] = FloodLimiter(s.flood_max_messages, s.flood_window_seconds)
-    return found
-
-
 def flooding(context: Ctx, user_id: int) -> bool:
     """Whether this user's current message is over the limit (counted by the guard)."""
-    return limiter(context.bot_data).over(user_id)
+    return context.bot_data.flood.over(user_id)
 
 
 async def notify_flood_once(update: Update, context: Ctx) -> None:
@@ -174,7 +127,7 @@ async def notify_flood_once(update: Update, context: Ctx) -> None:
     if user is None or message is None:
         return
     now = context.bot_data.clock.now().timestamp()
-    if limiter(context.bot_data).should_notify(user.id, now):
+    if context.bot_data.flood.should_notify(user.id, now):
         await message.reply_text(FLOOD_NOTICE)
 
 
@@ -185,7 +138,7 @@ async def flood_guard(update: Update, context: Ctx) -> None:
     if message is None or user is None or user.is_bot:
         return
     now = context.bot_data.clock.now().timestamp()
-    if not limiter(context.bot_data).hit(user.id, now):
+    if not context.bot_data.flood.hit(user.id, now):
         return
     text = message.text or ""
     if text.startswith("/"):
@@ -208,7 +161,3 @@ async def reply_private(update: Update, context: Ctx, text: str, **kwargs: objec
         await message.reply_text(f"{html.escape(display_name(user))}，{OPEN_PRIVATE}")
         return
     await message.reply_text("已私信发给您。")
-
-
-HANDLERS = [(-1, TypeHandler(Update, flood_guard))]
-COMMANDS: list[tuple[str, str, str]] = []

@@ -6,7 +6,6 @@ import datetime as dt
 import html
 
 from telegram import Update
-from telegram.ext import CommandHandler, filters
 
 from bot.periods import DAY_HINT, WEEKDAY_NAMES, parse_days
 from handlers.context import Ctx
@@ -86,5 +85,3 @@ async def _add(session, member, text: str, today: dt.date) -> str:  # type: igno
 
 
 # New messages only: an edited command must not run twice (add a second leave, say).
-HANDLERS = [CommandHandler("leave", leave, filters=filters.UpdateType.MESSAGE)]
-COMMANDS: list[tuple[str, str, str]] = [("leave", "请假 / 取消请假", "cadre")]

@@ -1,4 +1,4 @@
-"""The Telegram implementation of bot.notify.Notifier."""
+"""The Telegram implementation of bot.ports.Notifier."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.notify import Buttons, Outcome
+from bot.ports import Buttons, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler
 
-from bot import nudges
+from bot import outbox as nudges
 from bot.targets import record_exemption
 from handlers.context import Ctx
 from handlers.notifier import keyboard
-from handlers.schedules import schedule_snooze
+from handlers.schedule_commands import schedule_snooze
 from storage.models import Delivery, Member
 
 REPORT_HINT = "好的，做完后直接把开展的工作发给我就行，例如：\n· 今天召开支委会，参加7人，时长1小时"
@@ -86,6 +85,3 @@ async def _after_exempt(query, delivery_id: int, statuses, chosen) -> None:  # t
     note = f"\n\n已记为本期不涉及：{html.escape(done.label())}。书记可以看到这条说明。"
     markup = keyboard(nudges.nudge_buttons(delivery_id)) if left else None
     await query.edit_message_text(base + note, reply_markup=markup)
-
-
-HANDLERS = [CallbackQueryHandler(on_nudge_button, pattern=r"^nudge:")]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import CommandHandler, filters
 
 from bot import invites
-from bot.app import command_menu, set_member_menu
 from handlers.context import Ctx
 from handlers.guards import NOT_BOUND, display_name, is_bootstrap_admin, resolve
+from handlers.menu import command_menu, set_member_menu
 from storage.models import ROLE_NAMES, Member, Org
 
 EXAMPLES = "直接把开展的党建工作发给我就行，例如：\n· 今天组织主题党日，参加18人，时长2小时\n· 昨天与3名党员开展谈心谈话"
@@ -106,15 +105,3 @@ async def help_command(update: Update, context: Ctx) -> None:
     ]
     lines += [f"/{c.command} — {html.escape(c.description)}" for c in command_menu(role)]
     await message.reply_text("\n".join(lines))
-
-
-HANDLERS = [
-    CommandHandler("start", start, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("join", join, filters=filters.UpdateType.MESSAGE),
-    CommandHandler("help", help_command, filters=filters.UpdateType.MESSAGE),
-]
-COMMANDS = [
-    ("start", "开始使用 / 用邀请链接加入", "cadre"),
-    ("join", "用邀请码加入组织", "cadre"),
-    ("help", "怎么用、全部命令", "cadre"),
-]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, filters
+from telegram.ext import Application
 
 from bot import targets
 from handlers.context import Ctx
@@ -126,5 +126,3 @@ async def on_startup(app: Application) -> None:
 
 
 # New messages only: an edited command must not run twice (add a second leave, say).
-HANDLERS = [CommandHandler("target", target, filters=filters.UpdateType.MESSAGE)]
-COMMANDS: list[tuple[str, str, str]] = [("target", "量化指标：查看与设置", "secretary")]

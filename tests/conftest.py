@@ -122,12 +122,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def harness(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
     """The real Application with every handler, a fake clock and an empty database."""
-    from bot.app import build_application, start_services, stop_services
+    from bot.services import Services
+    from handlers.app import build_application, start_services, stop_services
     from handlers.memory_api import MemoryBotAPI
     from helpers import Harness
 
     api = MemoryBotAPI()
-    app = build_application(settings, clock=clock, request=api, rate_limiter=None)
+    app = build_application(Services(settings, clock), request=api, rate_limiter=None)
     h = Harness(app, api, clock)
 
     async def record_error(update: object, context) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from telegram.ext import CommandHandler
 
-from bot.app import command_menu, start_services, stop_services
+from handlers.app import start_services, stop_services
+from handlers.menu import COMMANDS, command_menu
 
 
 async def test_application_starts_on_a_migrated_database_and_restarts_without_duplicates(harness) -> None:
@@ -35,9 +37,9 @@ def test_admin_menu_contains_everything_a_cadre_has_and_more() -> None:
 async def test_start_up_menus_default_to_cadre_and_give_bootstrap_admins_theirs(harness) -> None:
     import json
 
-    from bot.app import set_command_menus
+    from handlers.menu import set_command_menus
 
-    await set_command_menus(harness.app, [1])
+    await set_command_menus(harness.app.bot, [1])
     menus = {}
     for call in harness.api.sent("setMyCommands"):
         scope = call.params.get("scope")
@@ -47,3 +49,14 @@ async def test_start_up_menus_default_to_cadre_and_give_bootstrap_admins_theirs(
         menus[(scope or {}).get("chat_id")] = {c["command"] for c in commands}
     assert "my" in menus[None] and "invite" not in menus[None]
     assert {"my", "invite", "org"} <= menus[1]
+
+
+def test_the_menu_lists_exactly_the_registered_commands(harness) -> None:
+    registered = {
+        command
+        for handlers in harness.app.handlers.values()
+        for handler in handlers
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+    assert registered == {name for name, _, _ in COMMANDS}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.app import build_application
 from bot.config import Settings
+from bot.services import Services
+from handlers.app import build_application
 
 
 def test_defaults_use_an_embedded_sqlite_database_and_beijing_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +38,6 @@ def test_a_self_hosted_bot_api_server_is_used_for_requests_and_files() -> None:
     settings = Settings(
         _env_file=None, telegram_bot_token="123:abc", telegram_api_base_url="http://127.0.0.1:8081/"
     )
-    app = build_application(settings, rate_limiter=None)
+    app = build_application(Services(settings), rate_limiter=None)
     assert app.bot.base_url == "http://127.0.0.1:8081/bot123:abc"
     assert app.bot.base_file_url == "http://127.0.0.1:8081/file/bot123:abc"

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.config import Settings
-from bot.webhook import SECRET_HEADER, ChatTurns, check_webhook_settings, serve
+from bot.services import Services
+from handlers.app import build_application
 from handlers.memory_api import MemoryBotAPI
+from handlers.webhook import SECRET_HEADER, ChatTurns, check_webhook_settings, serve
 from helpers import TgUser, message_dict
 
 SECRET = "serve-secret"
@@ -75,7 +76,7 @@ async def _run(app: Application, settings: Settings, *, webhook: bool, port: int
 async def test_webhook_mode_registers_the_webhook_and_processes_updates(database_url: str) -> None:
     settings = _settings(database_url)
     api = MemoryBotAPI()
-    app = build_application(settings, request=api, rate_limiter=None)
+    app = build_application(Services(settings), request=api, rate_limiter=None)
     port = settings.webhook_port
 
     async def body() -> None:
@@ -99,7 +100,7 @@ async def test_webhook_mode_registers_the_webhook_and_processes_updates(database
 async def test_polling_with_a_health_port(database_url: str) -> None:
     settings = _settings(database_url, health_port=_free_port())
     api = MemoryBotAPI()
-    app = build_application(settings, request=api, rate_limiter=None)
+    app = build_application(Services(settings), request=api, rate_limiter=None)
 
     async def body() -> None:
         assert not api.sent("setWebhook")

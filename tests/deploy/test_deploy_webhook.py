@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.webhook import SECRET_HEADER, HttpServer
+from handlers.webhook import SECRET_HEADER, HttpServer
 from helpers import TgUser, message_dict
 from storage.db import create_engine, create_sessionmaker
 from storage.models import DutyRecord
@@ -201,8 +201,6 @@ async def test_nudge_outcomes_of_a_real_run_reach_the_metrics(harness) -> None: 
     sys.path.insert(0, SCHEDULE_TESTS)
     from sched_support import CADRES, add_schedule, fast_outbox, tree
 
-    from bot.metrics import metrics_of
-
     await tree(harness)
     harness.api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=CADRES[1].id)
     schedule = await add_schedule(harness, "每周五10:00")
@@ -210,6 +208,6 @@ async def test_nudge_outcomes_of_a_real_run_reach_the_metrics(harness) -> None: 
     report = await fast_outbox(harness).run(schedule.id, fire)
 
     assert report is not None and report.counts["forbidden"] == 1
-    metrics = metrics_of(harness.services)
+    metrics = harness.services.metrics
     assert metrics.value("dutybot_nudges_sent_total") == report.counts["sent"] > 0
     assert metrics.value("dutybot_nudges_failed_total", reason="forbidden") == 1

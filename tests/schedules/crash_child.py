@@ -26,7 +26,7 @@ async def main(argv: list[str], out: TextIO) -> int:
 
     from bot.clock import FakeClock
     from bot.config import Settings
-    from bot.nudges import Outbox, Pacer
+    from bot.outbox import Outbox, Pacer
     from bot.services import Services
     from handlers.memory_api import ApiCall, MemoryBotAPI
     from handlers.notifier import TelegramNotifier
@@ -34,8 +34,7 @@ async def main(argv: list[str], out: TextIO) -> int:
     url, schedule_id, fire_iso, _out_path, kill_after, rate = argv
     fire = dt.datetime.fromisoformat(fire_iso)
     settings = Settings(_env_file=None, database_url=url, timezone="Asia/Shanghai")
-    services = Services()
-    services.configure(settings, FakeClock(fire + dt.timedelta(minutes=5)))
+    services = Services(settings, FakeClock(fire + dt.timedelta(minutes=5)))
     await services.open(migrate=False)
 
     received = 0

@@ -8,9 +8,9 @@ import itertools
 
 from sqlalchemy import select
 
-from bot.nudges import Outbox, Pacer
-from bot.schedules import parse_rule
-from handlers.schedules import outbox
+from bot.outbox import Outbox, Pacer
+from bot.recurrence import parse_rule
+from handlers.schedule_commands import outbox
 from helpers import Harness, TgUser
 from storage import schedules as repo
 from storage.models import Delivery, DutyRecord, Member, Schedule, ScheduleRun, Target

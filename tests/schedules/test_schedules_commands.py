@@ -67,7 +67,7 @@ async def test_pause_resume_and_remove_change_the_jobs_at_once(harness) -> None:
 
 
 async def test_removed_defaults_do_not_come_back_after_a_restart(harness) -> None:
-    from handlers.schedules import seed_defaults
+    from handlers.schedule_commands import seed_defaults
 
     await tree(harness)
     await harness.send(ADMIN, "/schedule remove 1")
@@ -122,7 +122,7 @@ async def test_holiday_overrides_move_fire_times(harness) -> None:
 async def test_admins_are_told_unasked_when_schedules_reach_an_unknown_year(harness) -> None:
     """The scheduler itself warns every admin once (after a run, or when it starts), not only a
     /schedule reply; cadres hear nothing of it."""
-    from handlers.schedules import warn_admins_about_calendar
+    from handlers.schedule_commands import warn_admins_about_calendar
 
     await tree(harness)
     harness.clock.set(dt.datetime(2026, 12, 20, 9, tzinfo=harness.clock.tz))  # next fires reach 2027

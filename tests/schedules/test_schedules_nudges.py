@@ -161,7 +161,7 @@ async def _restart(harness, at: dt.datetime) -> None:
     await leadership.stop()
     harness.clock.set(at)
     await leadership.start()
-    await harness.services.extras["schedules.catchup"]
+    await harness.services.catch_up
 
 
 async def _drop_default_schedules(harness) -> None:
@@ -279,7 +279,7 @@ async def test_the_schedule_job_runs_the_fire_time_it_stands_for(harness) -> Non
 
 
 async def test_a_snooze_pressed_on_another_replica_is_swept_up_by_the_leader(harness) -> None:
-    from bot import nudges
+    from bot import outbox as nudges
 
     await tree(harness)
     schedule = await add_schedule(harness, "每周五10:00")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.calendar import WorkCalendar
-from bot.schedules import (
+from bot.recurrence import (
     RuleError,
     ScheduleTrigger,
     Spec,
@@ -134,7 +134,7 @@ def test_trigger_follows_the_computed_times() -> None:
 
 async def test_pacer_keeps_every_second_under_telegrams_limits() -> None:
     """25/s with a catch-up of at most 4 slots: never 30 in a second, never 2 per second in one chat."""
-    from bot.nudges import Pacer
+    from bot.outbox import Pacer
 
     clock = [0.0]
     stamps: list[tuple[float, int | None]] = []

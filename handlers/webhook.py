@@ -34,7 +34,7 @@ from tornado.netutil import bind_sockets
 
 from bot.config import Settings
 from bot.health import health_report
-from bot.metrics import Metrics, metrics_of
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def update_kind(update: Update) -> str:
 
 async def _count_update(update: Update, context: Any) -> None:
     services = context.bot_data
-    metrics_of(services).update_handled(update_kind(update), services.clock.now())
+    services.metrics.update_handled(update_kind(update), services.clock.now())
 
 
 async def _note_failure(update: object, context: Any) -> None:
@@ -93,7 +93,7 @@ def instrument(app: Application) -> None:
     """Count updates (first handler group, so guards cannot hide them) and time Bot API calls."""
     app.add_handler(TypeHandler(Update, _count_update), group=-100)
     app.add_error_handler(_note_failure)
-    _time_requests(app.bot.request, metrics_of(app.bot_data))
+    _time_requests(app.bot.request, app.bot_data.metrics)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -200,7 +200,7 @@ class MetricsPage(_Base):
     SUPPORTED_METHODS = ("GET",)  # type: ignore[assignment]
 
     async def get(self) -> None:
-        metrics = metrics_of(self.app.bot_data)
+        metrics = self.app.bot_data.metrics
         metrics.is_leader.set(1 if self.app.bot_data.leadership.is_leader else 0)
         body, content_type = metrics.exposition()
         self.set_header("Content-Type", content_type)

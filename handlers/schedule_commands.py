@@ -14,13 +14,13 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
-from bot import nudges
+from bot import outbox as nudges
 from bot.calendar import POLICY_NAMES, WorkCalendar
-from bot.nudges import Outbox
+from bot.outbox import Outbox
 from bot.periods import parse_day
-from bot.schedules import (
+from bot.recurrence import (
     ACCEPTED_FORMS,
     KIND_NAMES,
     RuleError,
@@ -92,28 +92,24 @@ DEFAULT_SCHEDULES = (
     {"rule": "每周一9:00", "kind": "digest", "holiday_policy": "next"},
 )
 SNOOZE_SWEEP_SECONDS = 300
-_OUTBOX = "schedules.outbox"
-_CALENDAR = "schedules.calendar"
-_CATCHUP = "schedules.catchup"
 
 
 # --- services state ------------------------------------------------------------------------------
 def outbox(app: Application) -> Outbox:
     services: Services = app.bot_data
-    found = services.extras.get(_OUTBOX)
-    if found is None:
-        found = services.extras[_OUTBOX] = Outbox(services, TelegramNotifier(app.bot))
-    return found
+    if services.outbox is None:
+        services.outbox = Outbox(services, TelegramNotifier(app.bot))
+    return services.outbox
 
 
 def calendar(services: Services) -> WorkCalendar:
-    return services.extras.get(_CALENDAR) or WorkCalendar()
+    return services.calendar
 
 
 async def load_calendar(services: Services) -> WorkCalendar:
     async with services.session() as session:
         cal = WorkCalendar(await repo.overrides_map(session=session))
-    services.extras[_CALENDAR] = cal
+    services.calendar = cal
     return cal
 
 
@@ -254,7 +250,7 @@ async def activate(app: Application) -> None:
     if app.job_queue is not None and services.leadership.is_leader:
         app.job_queue.run_repeating(_snooze_sweep, interval=SNOOZE_SWEEP_SECONDS, name="snooze:sweep")
     log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
-    services.extras[_CATCHUP] = asyncio.create_task(_catch_up(app))
+    services.catch_up = asyncio.create_task(_catch_up(app))
 
 
 async def _catch_up(app: Application) -> None:
@@ -271,7 +267,7 @@ async def deactivate(app: Application) -> None:
     # Let running sends finish and record their outcomes; what is left stays pending for the next
     # leader. Cancelling mid-transaction could leave SQLite's write lock behind.
     outbox(app).stop()
-    task = app.bot_data.extras.pop(_CATCHUP, None)
+    task, app.bot_data.catch_up = app.bot_data.catch_up, None
     if task is not None and not task.done():
         done, _ = await asyncio.wait({task}, timeout=30)
         if not done:
@@ -620,13 +616,3 @@ async def _holiday_list(services: Services, year: int) -> str:
         for r in rows
     ]
     return f"{head}\n管理员调整：\n" + "\n".join(lines)
-
-
-HANDLERS = [
-    CommandHandler("schedule", schedule_command),
-    CommandHandler("holiday", holiday_command),
-]
-COMMANDS: list[tuple[str, str, str]] = [
-    ("schedule", "提醒计划：查看、添加、暂停", "secretary"),
-    ("holiday", "节假日与调休", "secretary"),
-]

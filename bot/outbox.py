@@ -25,10 +25,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
-from bot.metrics import metrics_of
-from bot.notify import Buttons, Notifier, Outcome
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
-from bot.schedules import Spec, fire_times_between, last_fire_time
+from bot.ports import Buttons, Notifier, Outcome
+from bot.recurrence import Spec, fire_times_between, last_fire_time
 from bot.services import Services
 from bot.targets import TargetStatus, members_statuses
 from storage import orgs as org_repo
@@ -549,7 +548,7 @@ class Outbox:
             if status == "forbidden":
                 blocked.append(member_id)
         await repo.mark_deliveries(session=session, outcomes=outcomes)
-        metrics_of(self.services).deliveries(status for _, status, _, _ in outcomes)
+        self.services.metrics.deliveries(status for _, status, _, _ in outcomes)
         if blocked:
             await session.execute(update(Member).where(Member.id.in_(blocked)).values(unreachable=True))
 
