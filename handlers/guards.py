@@ -1,8 +1,6 @@
 """Who is writing, may they do this, and are they writing too fast.
 
-- `resolve` finds the sender's Member. Bootstrap admins (ADMIN_TELEGRAM_IDS) who are not members
-  yet are bound to the first root organisation as admins the first time they write; while no
-  organisation exists they are admins without a Member row and `/org add` binds them to the first one.
+- `resolve` (bot.members) finds the sender's Member; re-exported here with the refusal texts.
 - The flood guard counts every message per user in a sliding window (injected clock). Over the
   limit, check-ins are still stored but get no card of their own, commands are not run, and the user
   gets one polite notice per window saying so: nothing is lost silently.
@@ -15,36 +13,36 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update, User
+from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop
 
-from bot.services import Services
+from bot.errors import NEED_ROLE, NOT_BOUND, Refused
+from bot.members import display_name, is_bootstrap_admin, resolve
+from bot.roles import has_role
 from handlers.context import Ctx
-from storage import orgs
-from storage.models import Member, Role
+
+__all__ = [
+    "NEED_ROLE",
+    "NOT_BOUND",
+    "Refused",
+    "answer_refusals",
+    "display_name",
+    "flood_guard",
+    "flooding",
+    "has_role",
+    "is_bootstrap_admin",
+    "is_private",
+    "notify_flood_once",
+    "reply_private",
+    "resolve",
+]
 
 log = logging.getLogger(__name__)
 
-NOT_BOUND = "您还没有加入组织。请向本单位党务管理员索取邀请链接或邀请码，然后发送 /join 邀请码。"
-NEED_ROLE = {
-    Role.secretary: "这个命令需要书记或管理员权限。",
-    Role.admin: "这个命令需要管理员权限。",
-}
 FLOOD_NOTICE = "您发得有点快，我先不逐条回复了：工作记录照常保存，命令请过一会儿再发。稍后发送 /my 可以查看已保存的记录。"
 OPEN_PRIVATE = "请先私聊我发送 /start，我再把结果私信给您。"
-ROLE_RANK = {Role.cadre: 0, Role.secretary: 1, Role.admin: 2}
-
-
-class Refused(Exception):
-    """Leave a handler (and its unit of work) early with an answer for the user. The answer is
-    sent after the transaction has ended: never hold the database while talking to Telegram."""
-
-    def __init__(self, text: str, *, alert: bool = False) -> None:
-        super().__init__(text)
-        self.text, self.alert = text, alert
 
 
 def answer_refusals(
@@ -67,53 +65,6 @@ def answer_refusals(
 
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
-
-
-def display_name(user: User) -> str:
-    return (user.full_name or user.username or str(user.id))[:200]
-
-
-def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:
-    return telegram_id in services.settings.admin_telegram_ids
-
-
-async def resolve(*, session: AsyncSession, services: Services, user: User) -> Member | None:
-    """The sender's active Member, binding a bootstrap admin to the root organisation on first use."""
-    member = await orgs.get_member(session=session, telegram_id=user.id)
-    if member is not None and member.active:
-        if member.unreachable:
-            member.unreachable = False  # they wrote to us, so we can reach them again
-        if member.role != Role.admin and is_bootstrap_admin(services, user.id):
-            member.role = Role.admin
-        return member
-    if not is_bootstrap_admin(services, user.id):
-        return None
-    root = await orgs.first_root_org(session=session)
-    if root is None:
-        return None
-    if member is None:
-        member = await orgs.create_member(
-            session=session,
-            telegram_id=user.id,
-            name=display_name(user),
-            org=root,
-            role=Role.admin,
-            username=user.username,
-        )
-    else:
-        member.active, member.role, member.org_id = True, Role.admin, root.id  # type: ignore[assignment]
-    await orgs.audit(
-        session=session,
-        actor=member,
-        action="member.bootstrap_admin",
-        object_type="member",
-        object_id=member.id,
-    )
-    return member
-
-
-def has_role(member: Member | None, needed: str) -> bool:
-    return member is not None and ROLE_RANK.get(member.role, 0) >= ROLE_RANK[needed]  # type: ignore[index]
 
 
 def flooding(context: Ctx, user_id: int) -> bool:

@@ -1,0 +1,71 @@
+"""Who is writing: the sender's Member, and bootstrap admins (ADMIN_TELEGRAM_IDS).
+
+Bootstrap admins who are not members yet are bound to the first root organisation as admins the
+first time they write; while no organisation exists they are admins without a Member row and
+`/org add` binds them to the first one.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.roles import Role
+from bot.services import Services
+from storage import orgs
+from storage.models import Member
+
+
+class Sender(Protocol):
+    """Who sent an update, as any messenger names them."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+
+
+def display_name(user: Sender) -> str:
+    return (user.full_name or user.username or str(user.id))[:200]
+
+
+def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:
+    return telegram_id in services.settings.admin_telegram_ids
+
+
+async def resolve(*, session: AsyncSession, services: Services, user: Sender) -> Member | None:
+    """The sender's active Member, binding a bootstrap admin to the root organisation on first use."""
+    member = await orgs.get_member(session=session, telegram_id=user.id)
+    if member is not None and member.active:
+        if member.unreachable:
+            member.unreachable = False  # they wrote to us, so we can reach them again
+        if member.role != Role.admin and is_bootstrap_admin(services, user.id):
+            member.role = Role.admin
+        return member
+    if not is_bootstrap_admin(services, user.id):
+        return None
+    root = await orgs.first_root_org(session=session)
+    if root is None:
+        return None
+    if member is None:
+        member = await orgs.create_member(
+            session=session,
+            telegram_id=user.id,
+            name=display_name(user),
+            org=root,
+            role=Role.admin,
+            username=user.username,
+        )
+    else:
+        member.active, member.role, member.org_id = True, Role.admin, root.id  # type: ignore[assignment]
+    await orgs.audit(
+        session=session,
+        actor=member,
+        action="member.bootstrap_admin",
+        object_type="member",
+        object_id=member.id,
+    )
+    return member
