@@ -86,7 +86,6 @@ async def run(members: int) -> list[tuple[str, float]]:
     from bot.digest import digest_message, org_scope
     from bot.outbox import Pacer
     from bot.periods_parse import period_of
-    from handlers.schedule_commands import outbox
 
     phases: list[tuple[str, float]] = []
 
@@ -110,7 +109,7 @@ async def run(members: int) -> list[tuple[str, float]]:
         api.calls.clear()
         mark(f"a check-in from every member ({time.perf_counter() - started:.0f} s)")
 
-        box = outbox(app)
+        box = app.bot_data.scheduler.outbox
         box.pacer = Pacer(1_000_000, per_chat=0)  # pacing is fanout.py's subject, not memory
         fire = now.replace(second=0, microsecond=0)
         report = await box.run(1, fire)  # the default 每周五16:00 nudge schedule

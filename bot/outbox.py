@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 import importlib.util
 import logging
 import time
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import WorkCalendar
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
-from bot.ports import Buttons, Notifier, Outcome
+from bot.ports import Action, Buttons, Notifier, Outcome
 from bot.recurrence import Spec, fire_times_between, last_fire_time
 from bot.services import Services
 from bot.targets import TargetStatus, members_statuses
@@ -41,7 +40,8 @@ SNOOZE = dt.timedelta(hours=2)
 MAX_SNOOZES = 2
 MISSED_STATES = ("due", "at_risk", "overdue")
 _DIGEST_MARK = "@digest:"
-_MAX_TEXT = 3900
+# An escalation summary lists this many people at most (the rest are counted).
+MAX_LISTED = 60
 
 
 # --- pacing ------------------------------------------------------------------------------------
@@ -110,17 +110,17 @@ async def scope_org_ids(*, session: AsyncSession, org_id: int | None) -> list[in
 
 def nudge_text(open_statuses: list[TargetStatus]) -> str:
     if len(open_statuses) == 1:
-        return f"📌 {html.escape(open_statuses[0].describe())}。"
-    lines = "\n".join(f"· {html.escape(s.describe())}" for s in open_statuses)
+        return f"📌 {open_statuses[0].describe()}。"
+    lines = "\n".join(f"· {s.describe()}" for s in open_statuses)
     return f"📌 这几项还没有记录：\n{lines}"
 
 
 def nudge_buttons(delivery_id: int) -> Buttons:
     return [
         [
-            ("去报告", f"nudge:r:{delivery_id}"),
-            ("本期不涉及", f"nudge:x:{delivery_id}"),
-            ("稍后提醒", f"nudge:s:{delivery_id}"),
+            Action("去报告", "nudge.report", delivery_id),
+            Action("本期不涉及", "nudge.exempt", delivery_id),
+            Action("稍后提醒", "nudge.snooze", delivery_id),
         ]
     ]
 
@@ -221,12 +221,9 @@ async def missed_streaks(
 
 
 def _truncate(lines: list[str], head: str) -> str:
-    text = head
-    for i, line in enumerate(lines):
-        if len(text) + len(line) + 20 > _MAX_TEXT:
-            return f"{text}\n… 另有 {len(lines) - i} 人"
-        text += "\n" + line
-    return text
+    """The head and the first lines of a long list: a summary names at most MAX_LISTED people."""
+    shown = "\n".join([head, *lines[:MAX_LISTED]])
+    return f"{shown}\n… 另有 {len(lines) - MAX_LISTED} 人" if len(lines) > MAX_LISTED else shown
 
 
 async def plan_escalation(
@@ -247,14 +244,12 @@ async def plan_escalation(
         lines = []
         for m in members:
             if m.org_id in subtree and m.id in streaks:
-                names = "、".join(
-                    f"{html.escape(s.name)}（{PERIOD_NAMES.get(s.period, '')}）" for s in streaks[m.id]
-                )
-                lines.append(f"· {html.escape(m.name)}（{html.escape(orgs[m.org_id].name)}）：{names}")
-        lost = [html.escape(m.name) for m in unreachable if m.org_id in subtree]
+                names = "、".join(f"{s.name}（{PERIOD_NAMES.get(s.period, '')}）" for s in streaks[m.id])
+                lines.append(f"· {m.name}（{orgs[m.org_id].name}）：{names}")
+        lost = [m.name for m in unreachable if m.org_id in subtree]
         if not lines and not lost:
             continue
-        head = f"⚠️ {html.escape(orgs[org_id].name)}及下级"
+        head = f"⚠️ {orgs[org_id].name}及下级"
         text = (
             _truncate(lines, f"{head} · 连续 {periods} 期未完成的指标（共 {len(lines)} 人）：")
             if lines
@@ -282,7 +277,7 @@ async def short_summary(*, session: AsyncSession, org: Org, org_ids: list[int], 
     ).one()
     unreachable = sum(1 for m in members if m.unreachable)
     label = period_label("week", start)
-    text = f"📊 {html.escape(org.name)} · {label}\n记录 {records} 条 · 报告 {reporting}/{len(members)} 人"
+    text = f"📊 {org.name} · {label}\n记录 {records} 条 · 报告 {reporting}/{len(members)} 人"
     if unreachable:
         text += f" · 无法送达 {unreachable} 人"
     return text
@@ -324,7 +319,7 @@ async def plan(
 
 # --- the outbox --------------------------------------------------------------------------------
 class Outbox:
-    """Runs schedules and sends their deliveries; one per application (services.extras)."""
+    """Runs schedules and sends their deliveries; one per process (bot.scheduler.Scheduler owns it)."""
 
     def __init__(self, services: Services, notifier: Notifier, *, pacer: Pacer | None = None) -> None:
         self.services = services

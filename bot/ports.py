@@ -1,12 +1,32 @@
-"""The seam between scheduled work and a messenger: the domain calls a Notifier, never Telegram."""
+"""The domain's two ports to the outside: a `Notifier` to send messages and `Jobs` to run work later.
+
+The domain calls these, never Telegram or the JobQueue; the Telegram adapter implements both
+(`handlers.notifier.TelegramNotifier`, `handlers.jobs.JobQueueJobs`), a second messenger would too.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-# Rows of (label, callback data).
-Buttons = list[list[tuple[str, str]]]
+from apscheduler.triggers.base import BaseTrigger
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a button means: the adapter encodes it as its messenger's callback data and decodes a
+    press back into the same value (`verb` names it, e.g. "nudge.report"; `ref` is the row it is about)."""
+
+    label: str
+    verb: str
+    ref: int
+    arg: int | None = None
+
+
+# Rows of buttons.
+Buttons = list[list[Action]]
 
 
 @dataclass(frozen=True)
@@ -28,6 +48,31 @@ class Outcome:
 
 
 class Notifier(Protocol):
-    async def send(self, chat_id: int, text_html: str, buttons: Buttons | None = None) -> Outcome: ...
+    """Sends to one chat. Texts are plain text: the adapter escapes and marks them up."""
 
-    async def send_photo(self, chat_id: int, png: bytes, caption_html: str = "") -> Outcome: ...
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> Outcome: ...
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None
+    ) -> Outcome: ...
+
+    async def send_photo(self, chat_id: int, png: bytes, caption: str = "") -> Outcome: ...
+
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Jobs(Protocol):
+    """Work to run later, named so that it can be replaced or removed (by name prefix)."""
+
+    def add(self, name: str, job: Job, trigger: BaseTrigger, *, misfire_grace_seconds: int = 1) -> None:
+        """Run `job` at every fire time of `trigger`, replacing a job of the same name."""
+        ...
+
+    def once(self, name: str, job: Job, when: dt.datetime) -> None:
+        """Run `job` once at `when`."""
+        ...
+
+    def remove(self, prefix: str) -> None:
+        """Remove every job whose name starts with `prefix`."""
+        ...

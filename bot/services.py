@@ -25,9 +25,7 @@ from bot.parsing import Parser, RuleSet, load_rules
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from bot.outbox import Outbox
+    from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +49,8 @@ class Services:
         self.calendar = WorkCalendar()
         # Whether this process runs the scheduler; replaced by an elected one with PostgreSQL.
         self.leadership = Leadership()
-        # The scheduler's outbox (created by the adapter with its Notifier) and catch-up task.
-        self.outbox: Outbox | None = None
-        self.catch_up: asyncio.Task[None] | None = None
+        # The scheduler runtime, bound by the adapter that starts the bot to its Jobs and Notifier.
+        self.scheduler: Scheduler | None = None
         # Check-ins: card ids waiting to be written, albums whose caption made records, and the
         # text of messages answered with the category buttons.
         self.pending_cards: list[tuple[list[int], int, int]] = []

@@ -1,13 +1,18 @@
-"""The Telegram implementation of bot.ports.Notifier."""
+"""The Telegram implementation of bot.ports.Notifier: plain texts are escaped here, buttons encoded."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.ports import Buttons, Outcome
+from handlers.callbacks import encode
 
 log = logging.getLogger(__name__)
 
@@ -16,14 +21,15 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in buttons]
+        [
+            [InlineKeyboardButton(action.label, callback_data=encode(action)) for action in row]
+            for row in buttons
+        ]
     )
 
 
-def _seconds(value: object) -> float:
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())  # type: ignore[union-attr]
-    return float(value)  # type: ignore[arg-type]
+def _seconds(value: int | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 class TelegramNotifier:
@@ -32,16 +38,34 @@ class TelegramNotifier:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, text_html: str, buttons: Buttons | None = None) -> Outcome:
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> Outcome:
+        return await self.send_html(chat_id, html.escape(text, quote=False), buttons)
+
+    async def send_html(self, chat_id: int, text_html: str, buttons: Buttons | None = None) -> Outcome:
+        """Send text that is HTML already (rendered by the adapter)."""
         return await self._call(
             self.bot.send_message, chat_id=chat_id, text=text_html, reply_markup=keyboard(buttons)
         )
 
-    async def send_photo(self, chat_id: int, png: bytes, caption_html: str = "") -> Outcome:
-        return await self._call(self.bot.send_photo, chat_id=chat_id, photo=png, caption=caption_html or None)
+    async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> Outcome:
+        outcome = await self._call(
+            self.bot.edit_message_text,
+            chat_id=chat_id,
+            message_id=message_id,
+            text=html.escape(text, quote=False),
+            reply_markup=keyboard(buttons),
+        )
+        if outcome.kind == "bad_request" and "not modified" in outcome.error.lower():
+            return Outcome.sent()
+        return outcome
+
+    async def send_photo(self, chat_id: int, png: bytes, caption: str = "") -> Outcome:
+        return await self._call(
+            self.bot.send_photo, chat_id=chat_id, photo=png, caption=html.escape(caption, quote=False) or None
+        )
 
     @staticmethod
-    async def _call(method, **kwargs) -> Outcome:  # type: ignore[no-untyped-def]
+    async def _call(method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Outcome:
         # Order matters: BadRequest and TimedOut are NetworkError subclasses.
         try:
             await method(**kwargs)

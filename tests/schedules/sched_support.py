@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from bot.outbox import Outbox, Pacer
 from bot.recurrence import parse_rule
-from handlers.schedule_commands import outbox
 from helpers import Harness, TgUser
 from storage import schedules as repo
 from storage.models import Delivery, DutyRecord, Member, Schedule, ScheduleRun, Target
@@ -47,7 +46,8 @@ SLEPT: list[float] = []
 
 def fast_outbox(h: Harness) -> Outbox:
     """The application's outbox with pacing waits skipped (the pacing itself is benchmarked)."""
-    box = outbox(h.app)
+    assert h.services.scheduler is not None
+    box = h.services.scheduler.outbox
     box.pacer = Pacer(1_000_000, per_chat=0, sleep=no_sleep)
     return box
 

@@ -67,7 +67,7 @@ async def test_pause_resume_and_remove_change_the_jobs_at_once(harness) -> None:
 
 
 async def test_removed_defaults_do_not_come_back_after_a_restart(harness) -> None:
-    from handlers.schedule_commands import seed_defaults
+    from bot.scheduler import seed_defaults
 
     await tree(harness)
     await harness.send(ADMIN, "/schedule remove 1")
@@ -122,16 +122,14 @@ async def test_holiday_overrides_move_fire_times(harness) -> None:
 async def test_admins_are_told_unasked_when_schedules_reach_an_unknown_year(harness) -> None:
     """The scheduler itself warns every admin once (after a run, or when it starts), not only a
     /schedule reply; cadres hear nothing of it."""
-    from handlers.schedule_commands import warn_admins_about_calendar
-
     await tree(harness)
     harness.clock.set(dt.datetime(2026, 12, 20, 9, tzinfo=harness.clock.tz))  # next fires reach 2027
     before = len(harness.api.calls)
-    assert await warn_admins_about_calendar(harness.app) == 1
+    assert await harness.services.scheduler.warn_admins_about_calendar() == 1
     sent = [c for c in harness.api.calls[before:] if c.method == "sendMessage"]
     assert [c.chat_id for c in sent] == [ADMIN.id], "admins only"
     assert "还没有2027年的安排" in sent[0].text and "/holiday add" in sent[0].text
-    assert await warn_admins_about_calendar(harness.app) == 0, "once, not at every run"
+    assert await harness.services.scheduler.warn_admins_about_calendar() == 0, "once, not at every run"
     assert "2027年" not in _reply(await harness.send(ADMIN, "/schedule list"))
 
 

@@ -66,7 +66,7 @@ async def test_in_process_stop_midway_then_resume(harness) -> None:
 
     # start again: the leader resumes the interrupted run
     await harness.services.leadership.start()
-    await harness.services.catch_up
+    await harness.services.scheduler.catch_up_task
 
     counts = collections.Counter(sent)
     assert len(counts) == MEMBERS and set(counts.values()) == {1}, "every member exactly once"

@@ -161,7 +161,7 @@ async def _restart(harness, at: dt.datetime) -> None:
     await leadership.stop()
     harness.clock.set(at)
     await leadership.start()
-    await harness.services.catch_up
+    await harness.services.scheduler.catch_up_task
 
 
 async def _drop_default_schedules(harness) -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from handlers.schedule_commands import seed_defaults
+from bot.scheduler import seed_defaults
 from storage import schedules as repo
 from storage.db import create_engine, create_sessionmaker, session_scope
 
