@@ -9,9 +9,16 @@ from typing import Any
 
 from sqlalchemy import text
 
+from storage import db
+
 log = logging.getLogger(__name__)
 
 DATABASE_TIMEOUT_SECONDS = 3.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is passing (the database unreachable for now): the work may be retried."""
+    return db.is_transient(error)
 
 
 async def database_reachable(services: Any) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import Refused
 from storage import invites as invite_repo
 from storage import orgs
 from storage.models import Member, Org, Role
@@ -17,6 +19,8 @@ from storage.models import Member, Org, Role
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 MAX_USES = 500
+MAX_CODE_LENGTH = 32  # longer words are no code (the column's width)
+INVITE_USAGE = "用法：/invite 组织 cadre|secretary|admin [次数]\n例如：/invite 第一支部 cadre 20"
 
 ROLE_WORDS: dict[str, str] = {
     "cadre": Role.cadre,
@@ -41,15 +45,35 @@ def parse_role(word: str) -> str | None:
     return ROLE_WORDS.get(word.strip().lower())
 
 
+@dataclass(frozen=True)
+class InviteRequest:
+    org_name: str
+    role: str
+    uses: int
+
+
+def read_invite_args(args: Sequence[str]) -> InviteRequest:
+    """`组织 角色 [次数]`; raises Refused with the usage when they cannot be read."""
+    if len(args) < 2 or (role := parse_role(args[1])) is None:
+        raise Refused(INVITE_USAGE)
+    uses = 1
+    if len(args) > 2:
+        if not args[2].isdigit() or not 1 <= int(args[2]) <= MAX_USES:
+            raise Refused(f"次数请写 1 到 {MAX_USES} 之间的数字。\n{INVITE_USAGE}")
+        uses = int(args[2])
+    return InviteRequest(args[0], role, uses)
+
+
 async def issue(*, session: AsyncSession, org: Org, role: str, uses: int, actor: Member | None) -> str:
     """Create a code for `org` and `role` usable `uses` times; return the code."""
+    assert org.id is not None, "a stored organisation has an id"
     code = new_code()
     while await invite_repo.get_invite(session=session, code=code) is not None:
         code = new_code()
     await invite_repo.create_invite(
         session=session,
         code=code,
-        org_id=org.id,  # type: ignore[arg-type]
+        org_id=org.id,
         role=role,
         uses=uses,
         created_by=actor.id if actor else None,
@@ -97,10 +121,11 @@ async def redeem(
     if invite.expires_at is not None and invite.expires_at <= now:
         return RedeemResult(Redeem.expired)
     org = await orgs.get_org(session=session, org_id=invite.org_id)
+    assert org is not None and invite.id is not None, "an invite's organisation exists (foreign key)"
     member = await orgs.get_member(session=session, telegram_id=telegram_id)
     if member is not None and member.active and member.org_id == invite.org_id and member.role == invite.role:
         return RedeemResult(Redeem.unchanged, member, org)
-    if not await invite_repo.take_use(session=session, invite_id=invite.id):  # type: ignore[arg-type]
+    if not await invite_repo.take_use(session=session, invite_id=invite.id):
         return RedeemResult(Redeem.used_up)
     if member is None:
         member = await orgs.create_member(

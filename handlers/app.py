@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import target_settings
 from bot.services import Services
 from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
 from handlers.errors import on_error
@@ -126,7 +127,7 @@ async def start_services(app: Application, *, migrate: bool = True) -> None:
     """Open services and start what runs in the background (also called by tests)."""
     services: Services = app.bot_data
     await services.open(migrate=migrate)
-    await targets.on_startup(app)
+    await target_settings.seed_default_targets(services)
     await schedule_commands.on_startup(app)
     await checkin.on_startup(app)
     await services.leadership.start()

@@ -1,6 +1,9 @@
-"""Who is writing, may they do this, and are they writing too fast.
+"""Telegram-side guards: refusals answered, private replies, and the flood guard.
 
-- `resolve` (bot.members) finds the sender's Member; re-exported here with the refusal texts.
+- `answer_refusals` answers a `bot.errors.Refused` raised by a service (a reply, or an alert on a
+  button); `reply_private` keeps data out of groups.
+- Who the sender is and what they may do are `bot.members` and `bot.roles`; their names (and the
+  refusal texts) are re-exported here for the handlers that import them from this module.
 - The flood guard counts every message per user in a sliding window (injected clock). Over the
   limit, check-ins are still stored but get no card of their own, commands are not run, and the user
   gets one polite notice per window saying so: nothing is lost silently.
@@ -12,6 +15,7 @@ import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -97,17 +101,17 @@ async def flood_guard(update: Update, context: Ctx) -> None:
         raise ApplicationHandlerStop
 
 
-async def reply_private(update: Update, context: Ctx, text: str, **kwargs: object) -> None:
+async def reply_private(update: Update, context: Ctx, text: str, **kwargs: Any) -> None:
     """Answer in the private chat: data is never shown in a group."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
         return
     if is_private(update):
-        await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+        await message.reply_text(text, **kwargs)
         return
     try:
-        await context.bot.send_message(user.id, text, **kwargs)  # type: ignore[arg-type]
+        await context.bot.send_message(user.id, text, **kwargs)
     except Forbidden:
         await message.reply_text(f"{html.escape(display_name(user))}，{OPEN_PRIVATE}")
         return

@@ -1,4 +1,4 @@
-"""/leave: report leave (nobody on leave is nudged), list it, cancel it."""
+"""/leave: report leave (nobody on leave is nudged), list it, cancel it (services: bot.leave)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ import html
 
 from telegram import Update
 
-from bot.periods import DAY_HINT, WEEKDAY_NAMES, parse_days
+from bot import leave as leaves
+from bot.entities import Leave
+from bot.leave import LeaveProblem, LeaveRefused
+from bot.periods import DAY_HINT, WEEKDAY_NAMES
+from bot.services import Services
 from handlers.context import Ctx
-from handlers.targets import NOT_BOUND, current_member
-from storage import targets as repo
-from storage.models import Leave
+from handlers.guards import answer_refusals
 
 USAGE = "可以这样写：\n/leave 11月30日 12月5日 出差\n/leave 2026-12-01 2026-12-03\n/leave 明天（请一天）\n/leave cancel 取消请假"
-MAX_LEAVE_DAYS = 366
+ADD_REFUSED = {
+    LeaveProblem.no_such_day: f"日期不存在，请检查一下。日期可以这样写：{DAY_HINT}",
+    LeaveProblem.backwards: "结束日期早于开始日期，请检查一下。\n例如：/leave 11月30日 12月5日 出差",
+    LeaveProblem.too_long: "一次请假最长一年，请分段登记。",
+    LeaveProblem.past: "这段时间已经过去了，请登记今天或以后的请假。",
+}
 _CANCEL_WORDS = {"cancel", "取消", "撤销", "销假"}
 
 
@@ -34,54 +41,39 @@ def leave_text(leave: Leave, today: dt.date, *, with_total: bool = False) -> str
     return f"{span}{reason}"
 
 
+@answer_refusals
 async def leave(update: Update, context: Ctx) -> None:
     """Add, list or cancel the sender's leave."""
-    message = update.effective_message
-    if message is None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
         return
-    member, _ = await current_member(update, context)
-    if member is None:
-        await message.reply_text(NOT_BOUND)
-        return
-    today = context.bot_data.clock.now().date()
+    services = context.bot_data
     text = " ".join(context.args or []).strip()
-    async with context.bot_data.session() as session:
-        if not text:
-            leaves = await repo.list_leaves(session=session, member_id=member.id, since=today)  # type: ignore[arg-type]
-            if not leaves:
-                reply = f"您目前没有登记请假。\n{USAGE}"
-            else:
-                lines = "\n".join(f"· {leave_text(item, today)}" for item in leaves)
-                reply = f"您登记的请假：\n{lines}\n请假期间不会收到提醒。取消请发送 /leave cancel"
-        elif text.split()[0].lower() in _CANCEL_WORDS:  # "/leave cancel", "/leave 取消 出差"
-            cancelled = await repo.cancel_leaves(session=session, member=member, since=today)
-            if not cancelled:
-                reply = "您目前没有可以取消的请假。"
-            else:
-                lines = "\n".join(f"· {leave_text(item, today)}" for item in cancelled)
-                reply = f"已取消请假：\n{lines}"
+    if not text:
+        current = await leaves.current_leave(services, user.id)
+        if not current.leaves:
+            reply = f"您目前没有登记请假。\n{USAGE}"
         else:
-            reply = await _add(session, member, text, today)
+            lines = "\n".join(f"· {leave_text(item, current.today)}" for item in current.leaves)
+            reply = f"您登记的请假：\n{lines}\n请假期间不会收到提醒。取消请发送 /leave cancel"
+    elif text.split()[0].lower() in _CANCEL_WORDS:  # "/leave cancel", "/leave 取消 出差"
+        cancelled = await leaves.cancel_leave(services, user.id)
+        if not cancelled.leaves:
+            reply = "您目前没有可以取消的请假。"
+        else:
+            lines = "\n".join(f"· {leave_text(item, cancelled.today)}" for item in cancelled.leaves)
+            reply = f"已取消请假：\n{lines}"
+    else:
+        reply = await _add(services, user.id, text)
     await message.reply_text(reply)
 
 
-async def _add(session, member, text: str, today: dt.date) -> str:  # type: ignore[no-untyped-def]
-    days, reason = parse_days(text, today)
-    if not days:
-        return f"没看懂日期“{html.escape(text[:30])}”。\n{USAGE}"
-    if None in days:
-        return f"日期不存在，请检查一下。日期可以这样写：{DAY_HINT}"
-    start = days[0]
-    end = days[1] if len(days) > 1 else start
-    assert start is not None and end is not None
-    if end < start:
-        return "结束日期早于开始日期，请检查一下。\n例如：/leave 11月30日 12月5日 出差"
-    if (end - start).days >= MAX_LEAVE_DAYS:
-        return "一次请假最长一年，请分段登记。"
-    if end < today:
-        return "这段时间已经过去了，请登记今天或以后的请假。"
-    item = await repo.add_leave(session=session, member=member, start=start, end=end, reason=reason)
-    return f"✅ 已登记请假：{leave_text(item, today, with_total=True)}\n请假期间不会收到提醒。取消请发送 /leave cancel"
-
-
-# New messages only: an edited command must not run twice (add a second leave, say).
+async def _add(services: Services, telegram_id: int, text: str) -> str:
+    try:
+        added = await leaves.add_leave(services, telegram_id, text)
+    except LeaveRefused as refused:
+        if refused.problem == LeaveProblem.unreadable:
+            return f"没看懂日期“{html.escape(refused.text[:30])}”。\n{USAGE}"
+        return ADD_REFUSED[refused.problem]
+    item = leave_text(added.leave, added.today, with_total=True)
+    return f"✅ 已登记请假：{item}\n请假期间不会收到提醒。取消请发送 /leave cancel"

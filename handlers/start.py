@@ -1,4 +1,5 @@
-"""Joining and help: `/start CODE` (the invite deep link), `/join CODE`, `/help` per role."""
+"""Joining and help: `/start CODE` (the invite deep link), `/join CODE`, `/help` per role
+(services: bot.admin.join and bot.admin.standing)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import html
 
 from telegram import Update
 
-from bot import invites
+from bot import admin, invites
+from bot.entities import Member, Org
+from bot.errors import NOT_BOUND
+from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
-from handlers.guards import NOT_BOUND, display_name, is_bootstrap_admin, resolve
 from handlers.menu import command_menu, set_member_menu
-from storage.models import ROLE_NAMES, Member, Org
 
 EXAMPLES = "直接把开展的党建工作发给我就行，例如：\n· 今天组织主题党日，参加18人，时长2小时\n· 昨天与3名党员开展谈心谈话"
 NO_ORG_YET = "您是管理员。还没有建立组织：先发送 /org add 组织名称 建立第一个组织（例如 /org add 第一党委）。"
@@ -51,12 +53,10 @@ async def join(update: Update, context: Ctx) -> None:
 async def _greet(update: Update, context: Ctx) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    async with context.bot_data.session() as session:
-        member = await resolve(session=session, services=context.bot_data, user=user)
-        org = await session.get(Org, member.org_id) if member else None
-    if member is not None:
-        await message.reply_text(welcome(member, org, again=True))
-    elif is_bootstrap_admin(context.bot_data, user.id):
+    me = await admin.standing(context.bot_data, user)
+    if me.member is not None:
+        await message.reply_text(welcome(me.member, me.org, again=True))
+    elif me.bootstrap_admin:
         await message.reply_text(NO_ORG_YET)
     else:
         await message.reply_text(NOT_BOUND)
@@ -65,18 +65,7 @@ async def _greet(update: Update, context: Ctx) -> None:
 async def _redeem(update: Update, context: Ctx, code: str) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    if len(code) > 32:
-        await message.reply_text(REDEEM_FAILED[invites.Redeem.unknown])
-        return
-    async with context.bot_data.session() as session:
-        result = await invites.redeem(
-            session=session,
-            code=code,
-            telegram_id=user.id,
-            name=display_name(user),
-            username=user.username,
-            now=context.bot_data.clock.now(),
-        )
+    result = await admin.join(context.bot_data, user, code)
     if result.member is None:
         await message.reply_text(REDEEM_FAILED[result.outcome])
         return
@@ -90,12 +79,11 @@ async def help_command(update: Update, context: Ctx) -> None:
     """/help: the commands of the sender's role and how to report."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    async with context.bot_data.session() as session:
-        member = await resolve(session=session, services=context.bot_data, user=user)
-    if member is None and not is_bootstrap_admin(context.bot_data, user.id):
+    me = await admin.standing(context.bot_data, user)
+    if me.member is None and not me.bootstrap_admin:
         await message.reply_text(NOT_BOUND)
         return
-    role = member.role if member else "admin"
+    role = me.member.role if me.member else Role.admin
     lines = [
         "📖 怎么用",
         EXAMPLES,

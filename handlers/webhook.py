@@ -25,7 +25,6 @@ from http import HTTPStatus
 from typing import Any
 
 import tornado.web
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 from telegram.request import BaseRequest
@@ -33,15 +32,13 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot.config import Settings
-from bot.health import health_report
+from bot.health import health_report, is_transient
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-# Errors after which Telegram should deliver the update again (answered 503).
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 _failures: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
     "dutybot_update_failures", default=None
@@ -94,12 +91,6 @@ def instrument(app: Application) -> None:
     app.add_handler(TypeHandler(Update, _count_update), group=-100)
     app.add_error_handler(_note_failure)
     _time_requests(app.bot.request, app.bot_data.metrics)
-
-
-def is_transient(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, TRANSIENT_ERRORS)
 
 
 # --- HTTP handlers ---------------------------------------------------------------------------
@@ -171,6 +162,7 @@ class TelegramWebhook(_Base):
                 await self.app.process_update(update)
         finally:
             _failures.reset(token)
+        # After a transient failure (answered 503) Telegram delivers the update again.
         transient = [e for e in failures if is_transient(e)]
         status = HTTPStatus.SERVICE_UNAVAILABLE if transient else HTTPStatus.OK
         log.info(

@@ -10,15 +10,25 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_driver
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Errors after which the same work may succeed when tried again (the database unreachable for now).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` is a passing failure of the database or the network (worth a retry)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
 def _prepare_sqlite_file(url: str) -> None:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import admin, invites
+from bot.errors import NEED_ROLE, NOT_BOUND, Refused
+from bot.roles import Role
 from helpers import TgUser
 from storage.models import AuditLog, DutyRecord, InviteCode, Member
 
@@ -111,3 +116,76 @@ async def test_bootstrap_admin_is_bound_to_the_existing_root_on_first_use(harnes
     await harness.add_member(NEWCOMER, "第一党委")
     cadre_help = harness.replies(await harness.send(NEWCOMER, "/help"))[0].text
     assert "/my" in cadre_help and "/invite" not in cadre_help
+
+
+# --- the same services without Telegram (bot.admin): what a second adapter would call ----------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A sender as any messenger names them (bot.members.Sender)."""
+
+    id: int
+    full_name: str
+    username: str | None = None
+
+
+async def test_admin_services_build_bind_and_list_without_an_adapter(harness) -> None:
+    services = harness.services
+    boss, secretary = Person(ADMIN.id, "王管理员"), Person(400, "李书记")
+    added = await admin.add_org(services, boss, "第一党委", None)
+    assert added.bound and added.parent is None and added.org.kind == "committee"
+    branch = (await admin.add_org(services, boss, "第一支部", "第一党委")).org
+    with pytest.raises(admin.OrgExists):
+        await admin.add_org(services, boss, "第一支部", None)
+    with pytest.raises(admin.UnknownOrg) as unknown:
+        await admin.add_org(services, boss, "第二支部", "没有的党委")
+    assert unknown.value.parent and unknown.value.name == "没有的党委"
+
+    invitation = await admin.issue_invite(services, boss, ["第一支部", "书记"])
+    assert (invitation.org.name, invitation.role, invitation.uses) == ("第一支部", "secretary", 1)
+    joined = await admin.join(services, secretary, invitation.code.lower())
+    assert joined.outcome == invites.Redeem.joined and joined.member is not None
+    assert (await admin.join(services, secretary, "X" * 33)).outcome == invites.Redeem.unknown
+
+    me = await admin.standing(services, secretary)
+    assert me.member is not None and me.org is not None and me.org.name == "第一支部"
+    assert not me.bootstrap_admin
+    with pytest.raises(Refused) as refused:
+        await admin.list_members(services, secretary, "第一党委")
+    assert refused.value.text == "只能查看本组织及下级组织的成员。"
+    listing = await admin.list_members(services, secretary, None)
+    assert listing.total == 1 and [(o.name, [m.name for m in ms]) for o, ms in listing.groups] == [
+        ("第一支部", ["李书记"])
+    ]
+    with pytest.raises(Refused, match="书记只能把群绑定到本组织"):
+        await admin.bind_group(services, secretary, -100, "第一党委")
+    assert (await admin.bind_group(services, boss, -100, "第一党委")).name == "第一党委"
+    moved = await admin.bind_group(services, secretary, -100, None)  # the group moves to the branch
+    assert moved.id == branch.id
+    tree = await admin.org_tree(services, boss)
+    assert [o.group_chat_id for o in tree.orgs] == [None, -100] and tree.counts == {1: 1, 2: 1}
+
+
+async def test_admin_services_refuse_strangers_and_cadres(harness) -> None:
+    services = harness.services
+    with pytest.raises(Refused) as refused:
+        await admin.list_members(services, Person(ADMIN.id, "王管理员"), None)
+    assert refused.value.text == admin.NO_ORG_YET  # a bootstrap admin before any organisation
+    await harness.add_org("第一党委")
+    await harness.add_member(NEWCOMER, "第一党委")
+    cadre, stranger = Person(NEWCOMER.id, "张三"), Person(STRANGER.id, "路人")
+    for call in (
+        admin.authorize(services, cadre, Role.admin),
+        admin.org_tree(services, cadre),
+        admin.issue_invite(services, cadre, []),  # the role is checked before the arguments
+    ):
+        with pytest.raises(Refused) as refused:
+            await call
+        assert refused.value.text == NEED_ROLE[Role.admin]
+    with pytest.raises(Refused) as refused:
+        await admin.bind_group(services, stranger, -100, None)
+    assert refused.value.text == NOT_BOUND
+    with pytest.raises(Refused) as refused:
+        await admin.issue_invite(services, Person(ADMIN.id, "王管理员"), ["第一党委", "cadre", "0"])
+    assert refused.value.text.startswith("次数请写 1 到 500 之间的数字。")

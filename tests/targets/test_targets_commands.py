@@ -81,9 +81,9 @@ async def test_admin_sets_updates_and_removes_targets_with_audit(harness) -> Non
 async def test_restart_does_not_bring_back_removed_defaults(harness) -> None:
     await _setup(harness)
     await _reply(harness, ADMIN, "/target remove 3")
-    from handlers.targets import on_startup
+    from bot.target_settings import seed_default_targets
 
-    await on_startup(harness.app)
+    await seed_default_targets(harness.app.bot_data)
     async with harness.session() as session:
         assert 3 not in {t.id for t in await repo.list_targets(session=session)}
         assert len(await repo.list_targets(session=session)) == 5
