@@ -1,15 +1,18 @@
-"""The buttons under a nudge: 去报告 · 本期不涉及 · 稍后提醒 (callback data `nudge:<verb>:<delivery>`,
-`nudge:x:<delivery>:<target>` for one of several open targets; service: bot.nudge_answers)."""
+"""The buttons under a nudge: 去报告 · 本期不涉及 · 稍后提醒 (Actions nudge.report / nudge.exempt /
+nudge.snooze on a delivery, the exemption with a target when several are open; see handlers.callbacks;
+service: bot.nudge_answers)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Message, Update
 
 from bot import outbox
 from bot.nudge_answers import Answered, NudgeAnswer, answer_nudge
+from bot.ports import Action
+from handlers.callbacks import decode
 from handlers.context import Ctx
 from handlers.notifier import keyboard
 from handlers.schedule_commands import schedule_snooze
@@ -17,7 +20,11 @@ from handlers.schedule_commands import schedule_snooze
 REPORT_HINT = "好的，做完后直接把开展的工作发给我就行，例如：\n· 今天召开支委会，参加7人，时长1小时"
 NOT_YOURS = "这条提醒不是发给您的。"
 NOTHING_OPEN = "这一期已经没有待办了 ✅"
-VERBS = {"r": NudgeAnswer.report, "s": NudgeAnswer.snooze, "x": NudgeAnswer.exempt}
+VERBS = {
+    "nudge.report": NudgeAnswer.report,
+    "nudge.snooze": NudgeAnswer.snooze,
+    "nudge.exempt": NudgeAnswer.exempt,
+}
 
 
 async def on_nudge_button(update: Update, context: Ctx) -> None:
@@ -25,12 +32,11 @@ async def on_nudge_button(update: Update, context: Ctx) -> None:
     query = update.callback_query
     if query is None or not query.data:
         return
-    parts = query.data.split(":")
-    if len(parts) < 3 or parts[1] not in VERBS or not parts[2].isdigit():
+    action = decode(query.data)
+    if action is None or action.verb not in VERBS:
         await query.answer()
         return
-    verb, delivery_id = VERBS[parts[1]], int(parts[2])
-    target_id = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None
+    verb, delivery_id, target_id = VERBS[action.verb], action.ref, action.arg
     answered = await answer_nudge(context.bot_data, query.from_user.id, verb, delivery_id, target_id)
     if not answered.mine:
         await query.answer(NOT_YOURS, show_alert=True)
@@ -64,12 +70,9 @@ async def _after_exempt(query: CallbackQuery, delivery_id: int, answered: Answer
         return
     done = answered.exempted
     if done is None:
-        rows = [
-            [InlineKeyboardButton(f"{s.label()}不涉及", callback_data=f"nudge:x:{delivery_id}:{s.target_id}")]
-            for s in chosen
-        ]
+        rows = [[Action(f"{s.label()}不涉及", "nudge.exempt", delivery_id, s.target_id)] for s in chosen]
         await query.answer("请选择哪一项本期不涉及")
-        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+        await query.edit_message_reply_markup(keyboard(rows))
         return
     await query.answer("已记下")
     left = [s for s in answered.open if s.target_id != done.target_id]
