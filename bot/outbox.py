@@ -18,10 +18,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.calendar import WorkCalendar
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
@@ -142,17 +143,17 @@ async def plan_nudges(
     org_ids = await scope_org_ids(session=session, org_id=schedule.org_id)
     members = [m for m in await org_repo.list_members(session=session, org_ids=org_ids) if not m.unreachable]
     statuses = await members_statuses(session=session, members=members, on=now.date())
-    due = {m.id: [s for s in statuses.get(m.id, []) if s.open] for m in members}  # type: ignore[index]
-    candidates = [m for m in members if due[m.id]]
+    due = {m.id: [s for s in statuses.get(m.id, []) if s.open] for m in members if m.id is not None}
+    candidates = [m for m in members if m.id is not None and due[m.id]]
     sent = await repo.nudges_sent_since(
         session=session,
-        member_ids=[m.id for m in candidates],  # type: ignore[misc]
+        member_ids=[m.id for m in candidates if m.id is not None],
         since=week_start(now),
     )
     return [
-        Planned(m, nudge_text(due[m.id]))  # type: ignore[index]
+        Planned(m, nudge_text(due[m.id]))
         for m in candidates
-        if sent.get(m.id, 0) < weekly_cap  # type: ignore[arg-type]
+        if m.id is not None and sent.get(m.id, 0) < weekly_cap
     ]
 
 
@@ -174,9 +175,10 @@ async def _recipients(
     )
     for root in roots:
         for m in members:
-            if m.role == Role.admin and not m.unreachable and m.id not in seen:
+            if m.role == Role.admin and not m.unreachable and m.id is not None and m.id not in seen:
+                assert root is not None
                 seen.add(m.id)
-                out.append((m, root))  # type: ignore[arg-type]
+                out.append((m, root))
     for org_id in org_ids:
         for m in by_org.get(org_id, []):
             if m.id not in seen:
@@ -269,9 +271,9 @@ async def short_summary(*, session: AsyncSession, org: Org, org_ids: list[int], 
     records, reporting = (
         await session.execute(
             select(func.count(), func.count(func.distinct(DutyRecord.member_id))).where(
-                DutyRecord.org_id.in_(org_ids),
-                DutyRecord.date.between(start, end),
-                DutyRecord.deleted_at.is_(None),
+                col(DutyRecord.org_id).in_(org_ids),
+                col(DutyRecord.date).between(start, end),
+                col(DutyRecord.deleted_at).is_(None),
             )
         )
     ).one()
@@ -366,10 +368,10 @@ class Outbox:
         async with services.session() as session:
             claimed = await session.execute(
                 update(ScheduleRun)
-                .where(ScheduleRun.id == run_id, ScheduleRun.status == "pending")
+                .where(col(ScheduleRun.id) == run_id, col(ScheduleRun.status) == "pending")
                 .values(status="running")
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
+            if not cast(CursorResult[Any], claimed).rowcount:
                 return  # planned by someone else
             planned = await plan(services=services, session=session, schedule=schedule, now=now)
             await repo.add_deliveries(
@@ -395,20 +397,17 @@ class Outbox:
             expired = await repo.expire_claims(session=session, run_id=run_id)
             kind = (
                 await session.execute(
-                    select(Schedule.kind)
-                    .join(ScheduleRun, ScheduleRun.schedule_id == Schedule.id)
-                    .where(ScheduleRun.id == run_id)
+                    select(col(Schedule.kind))
+                    .join(ScheduleRun, col(ScheduleRun.schedule_id) == col(Schedule.id))
+                    .where(col(ScheduleRun.id) == run_id)
                 )
             ).scalar_one()
-            chats = dict(
-                (
-                    await session.execute(
-                        select(Member.id, Member.telegram_id)
-                        .join(Delivery, Delivery.member_id == Member.id)
-                        .where(Delivery.run_id == run_id)
-                    )
-                ).all()
+            rows = await session.execute(
+                select(col(Member.id), col(Member.telegram_id))
+                .join(Delivery, col(Delivery.member_id) == col(Member.id))
+                .where(col(Delivery.run_id) == run_id)
             )
+            chats = {member_id: chat for member_id, chat in rows.tuples() if member_id is not None}
         if expired:
             log.warning("run %s: %d interrupted sends marked unknown (not resent)", run_id, expired)
         results: list[tuple[int, int, Outcome]] = []
@@ -483,7 +482,7 @@ class Outbox:
     ) -> None:
         try:
             outcome = await self._send_with_retry(delivery, chat_id, kind)
-            results.append((delivery.id, delivery.member_id, outcome))  # type: ignore[arg-type]
+            results.append((delivery.id, delivery.member_id, outcome))
         finally:
             gate.release()
 
@@ -503,7 +502,7 @@ class Outbox:
         text = delivery.text
         if text.startswith(_DIGEST_MARK):
             return await self._send_digest(chat_id, int(text[len(_DIGEST_MARK) :]))
-        buttons = nudge_buttons(delivery.id) if kind == "nudge" else None  # type: ignore[arg-type]
+        buttons = nudge_buttons(delivery.id) if kind == "nudge" else None
         return await self.notifier.send(chat_id, text, buttons)
 
     async def _send_digest(self, chat_id: int, org_id: int) -> Outcome:
@@ -545,7 +544,7 @@ class Outbox:
         await repo.mark_deliveries(session=session, outcomes=outcomes)
         self.services.metrics.deliveries(status for _, status, _, _ in outcomes)
         if blocked:
-            await session.execute(update(Member).where(Member.id.in_(blocked)).values(unreachable=True))
+            await session.execute(update(Member).where(col(Member.id).in_(blocked)).values(unreachable=True))
 
     # --- restart: resume interrupted runs, catch up one missed fire within the grace window ---
     async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:
@@ -554,7 +553,7 @@ class Outbox:
         grace = dt.timedelta(hours=services.settings.misfire_grace_hours)
         reports: list[RunReport] = []
         async with services.session() as session:
-            unfinished = [r.id for r in await repo.unfinished_runs(session=session)]
+            unfinished = [r.id for r in await repo.unfinished_runs(session=session) if r.id is not None]
             schedules = [s for s in await repo.list_schedules(session=session) if not s.paused]
             latest = {
                 s.id: await repo.latest_run_time(session=session, schedule_id=s.id)  # type: ignore[arg-type]
@@ -570,7 +569,7 @@ class Outbox:
                 continue
             if run.status == "pending":
                 await self._plan(schedule, run_id)  # type: ignore[arg-type]
-            reports.append(await self.deliver(run_id))  # type: ignore[arg-type]
+            reports.append(await self.deliver(run_id))
         for schedule in schedules:
             spec = Spec.of(schedule)
             since = max(schedule.created_at, latest[schedule.id] or schedule.created_at)  # type: ignore[index]
@@ -613,7 +612,9 @@ class Outbox:
         )
         if outcome.kind == "forbidden":
             async with services.session() as session:
-                await session.execute(update(Member).where(Member.id == member.id).values(unreachable=True))
+                await session.execute(
+                    update(Member).where(col(Member.id) == member.id).values(unreachable=True)
+                )
         return outcome
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -50,8 +50,8 @@ OPEN_PRIVATE = "请先私聊我发送 /start，我再把结果私信给您。"
 
 
 def answer_refusals(
-    handler: Callable[[Update, Ctx], Awaitable[None]],
-) -> Callable[[Update, Ctx], Awaitable[None]]:
+    handler: Callable[[Update, Ctx], Coroutine[Any, Any, None]],
+) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
     """Answer a Refused raised by `handler`: a reply to the message, or an alert on a button."""
 
     @functools.wraps(handler)

@@ -134,7 +134,9 @@ class MemoryBotAPI(BaseRequest):
         files: dict[str, tuple[str | None, bytes]] = {}
         if request_data and request_data.multipart_data:
             for name, value in request_data.multipart_data.items():
-                files[name] = (value[0], value[1]) if isinstance(value, tuple) else (None, bytes(value))
+                files[name] = (
+                    (value[0], _bytes(value[1])) if isinstance(value, tuple) else (None, _bytes(value))
+                )
         if api_method == "getUpdates":
             return 200, self._ok(await self._get_updates(params))
 
@@ -288,3 +290,11 @@ class MemoryBotAPI(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def _bytes(value: object) -> bytes:
+    """A multipart value's bytes (PTB hands over bytes or an open binary file)."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    read = getattr(value, "read", None)
+    return bytes(read()) if callable(read) else bytes(str(value), "utf-8")
