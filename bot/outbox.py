@@ -407,7 +407,7 @@ class Outbox:
                 .join(Delivery, col(Delivery.member_id) == col(Member.id))
                 .where(col(Delivery.run_id) == run_id)
             )
-            chats = {member_id: chat for member_id, chat in rows.tuples() if member_id is not None}
+            chats = {member_id: chat for member_id, chat in rows.all() if member_id is not None}
         if expired:
             log.warning("run %s: %d interrupted sends marked unknown (not resent)", run_id, expired)
         results: list[tuple[int, int, Outcome]] = []
