@@ -8,7 +8,6 @@ receives the object whole and never reaches into the environment itself.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.calendar import WorkCalendar
+from bot.checkins import CheckIns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.flood import FloodLimiter
@@ -54,11 +54,8 @@ class Services:
         # The scheduler's outbox (created by the adapter with its Notifier) and catch-up task.
         self.outbox: Outbox | None = None
         self.catch_up: asyncio.Task[None] | None = None
-        # Check-ins: card ids waiting to be written, albums whose caption made records, and the
-        # text of messages answered with the category buttons.
-        self.pending_cards: list[tuple[list[int], int, int]] = []
-        self.albums: OrderedDict[str, tuple[int, int]] = OrderedDict()
-        self.unread: OrderedDict[tuple[int, int], str] = OrderedDict()
+        # Check-in ingestion, with its memories (card ids waiting to be written, albums, unread text).
+        self.checkins = CheckIns(self)
         self._opened = False
 
     async def open(self, *, migrate: bool = True) -> None:
