@@ -102,13 +102,12 @@ def _render(context: Ctx, card: Card) -> tuple[str, InlineKeyboardMarkup | None]
     return cards.card(card.records, context.bot_data.rules.categories, card.photos)
 
 
-async def _edit_card(context: Ctx, card: Card) -> None:
-    """Edit the card message the records are shown on, if its id is known."""
-    first = card.records[0]
-    if first.card_message_id is None or first.card_chat_id is None:
+async def _edit_card(context: Ctx, card: Card, shown: DutyRecord) -> None:
+    """Edit the card message `shown` (one of the card's records) is on, if its id is known."""
+    if shown.card_message_id is None or shown.card_chat_id is None:
         return
     body, markup = _render(context, card)
-    await _edit_message(context, first.card_chat_id, first.card_message_id, body, markup)
+    await _edit_message(context, shown.card_chat_id, shown.card_message_id, body, markup)
 
 
 async def _edit_message(
@@ -173,7 +172,7 @@ async def edited(update: Update, context: Ctx) -> None:
     if card is None:
         return
     if card.records[0].card_message_id is not None:
-        await _edit_card(context, card)
+        await _edit_card(context, card, card.records[0])
         return
     body, markup = _render(context, card)
     sent = await message.reply_text(body, reply_markup=markup, do_quote=not is_private(update))
@@ -212,10 +211,7 @@ async def photo(update: Update, context: Ctx) -> None:
         categories = context.bot_data.rules.categories
         names = "；".join(cards.short(r, categories) for r in attached.alive)
         await message.reply_text(f"📎 已附上图片：{names}", do_quote=not is_private(update))
-    first = attached.alive[0]
-    if first.card_message_id is not None and first.card_chat_id is not None:
-        body, markup = _render(context, attached.card)
-        await _edit_message(context, first.card_chat_id, first.card_message_id, body, markup)
+    await _edit_card(context, attached.card, attached.alive[0])
 
 
 # --- other kinds of input ----------------------------------------------------------------------
@@ -268,10 +264,7 @@ async def undo(update: Update, context: Ctx) -> None:
         return
     notice, restore = cards.undone([undone.record], context.bot_data.rules.categories)
     await reply_private(update, context, notice, reply_markup=restore)
-    record = undone.record
-    if record.card_message_id is not None and record.card_chat_id is not None:
-        body, markup = _render(context, undone.card)
-        await _edit_message(context, record.card_chat_id, record.card_message_id, body, markup)
+    await _edit_card(context, undone.card, undone.record)
 
 
 # --- card buttons ------------------------------------------------------------------------------
