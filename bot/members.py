@@ -7,14 +7,16 @@ first time they write; while no organisation exists they are admins without a Me
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import Role
-from bot.services import Services
 from storage import orgs
 from storage.models import Member
+
+if TYPE_CHECKING:  # only a type here: bot.services builds services that resolve members
+    from bot.services import Services
 
 
 class Sender(Protocol):

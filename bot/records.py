@@ -44,9 +44,15 @@ def _values(parsed: Any) -> dict[str, Any]:
     return {name: getattr(parsed, name) for name in _FIELDS}
 
 
+def _member_id(member: Member) -> int:
+    """A stored member's id (members reach services only once stored)."""
+    assert member.id is not None
+    return member.id
+
+
 def _new_record(member: Member, source: Source, index: int, values: dict[str, Any]) -> DutyRecord:
     return DutyRecord(
-        member_id=member.id,  # type: ignore[arg-type]
+        member_id=_member_id(member),
         org_id=member.org_id,
         source_text=source.text,
         chat_id=source.chat_id,
@@ -234,7 +240,7 @@ async def set_date(*, session: AsyncSession, actor: Member, record: DutyRecord, 
 
 async def undo_last(*, session: AsyncSession, member: Member) -> DutyRecord | None:
     """Soft-delete the member's most recently stored live record."""
-    record = await repo.last_live_record(session=session, member_id=member.id)  # type: ignore[arg-type]
+    record = await repo.last_live_record(session=session, member_id=_member_id(member))
     if record is not None:
         await delete(session=session, actor=member, records=[record])
     return record
@@ -266,8 +272,7 @@ async def totals(*, session: AsyncSession, member: Member, today: dt.date) -> To
     """The member's live records this week and this month, by category, and the latest few."""
     ws, we = week_bounds(today)
     ms, me = month_bounds(today)
-    mid = member.id
-    assert mid is not None
+    mid = _member_id(member)
     return Totals(
         ws,
         we,

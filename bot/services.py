@@ -8,7 +8,6 @@ receives the object whole and never reaches into the environment itself.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.calendar import WorkCalendar
+from bot.checkins import CheckIns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.flood import FloodLimiter
@@ -25,6 +25,7 @@ from bot.parsing import Parser, RuleSet, load_rules
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
 
 if TYPE_CHECKING:
+    from bot.ports import Jobs, Notifier
     from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,8 @@ class Services:
         self.leadership = Leadership()
         # The scheduler runtime, bound by the adapter that starts the bot to its Jobs and Notifier.
         self.scheduler: Scheduler | None = None
-        # Check-ins: card ids waiting to be written, albums whose caption made records, and the
-        # text of messages answered with the category buttons.
-        self.pending_cards: list[tuple[list[int], int, int]] = []
-        self.albums: OrderedDict[str, tuple[int, int]] = OrderedDict()
-        self.unread: OrderedDict[tuple[int, int], str] = OrderedDict()
+        # Check-in ingestion, with its memories (card ids waiting to be written, albums, unread text).
+        self.checkins = CheckIns(self)
         self._opened = False
 
     async def open(self, *, migrate: bool = True) -> None:
@@ -74,6 +72,28 @@ class Services:
         )
         self._opened = True
         log.info("services opened", extra={"database": self.engine.url.render_as_string()})
+
+    def bind(self, jobs: Jobs, notifier: Notifier) -> None:
+        """Bind the adapter's ports: the scheduler runtime and the check-ins' background work."""
+        from bot.scheduler import Scheduler
+
+        self.scheduler = Scheduler(self, jobs, notifier)
+        self.checkins.start(jobs)
+
+    async def start(self) -> None:
+        """Start what runs in the background: seeding, the scheduler, the election."""
+        from bot.target_settings import seed_default_targets
+
+        await seed_default_targets(self)
+        if self.scheduler is not None:
+            await self.scheduler.start()
+        await self.leadership.start()
+
+    async def stop(self) -> None:
+        await self.leadership.stop()
+        await self.checkins.flush_cards()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
 
     async def close(self) -> None:
         if self._opened:

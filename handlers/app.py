@@ -22,11 +22,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import target_settings
 from bot.services import Services
 from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
 from handlers.errors import on_error
+from handlers.jobs import JobQueueJobs
 from handlers.menu import set_command_menus
+from handlers.notifier import TelegramNotifier
 from handlers.webhook import instrument
 
 log = logging.getLogger(__name__)
@@ -128,17 +129,14 @@ async def start_services(app: Application, *, migrate: bool = True) -> None:
     """Open services and start what runs in the background (also called by tests)."""
     services: Services = app.bot_data
     await services.open(migrate=migrate)
-    await target_settings.seed_default_targets(services)
-    await schedule_commands.on_startup(app)
-    await checkin.on_startup(app)
-    await services.leadership.start()
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    services.bind(JobQueueJobs(app.job_queue), TelegramNotifier(app.bot))
+    await services.start()
 
 
 async def stop_services(app: Application) -> None:
     services: Services = app.bot_data
-    await services.leadership.stop()
-    await checkin.on_shutdown(app)
-    await schedule_commands.on_shutdown(app)
+    await services.stop()
     await services.close()
 
 

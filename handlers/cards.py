@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.entities import DutyRecord
 from bot.periods import WEEKDAY_NAMES
 from bot.records import Totals, live
-from storage.models import DutyRecord
 
 CARD_LIMIT = 3800  # Telegram allows 4096 characters; keep room for the header and notes
 DATE_PAGE = 8

@@ -1,7 +1,7 @@
 """/schedule and /holiday: read the command, call bot.schedule_admin, word the answer.
 
-The scheduler's runtime (jobs, leadership, catch-up, snoozes) is bot.scheduler; `on_startup` here
-binds it to this adapter's JobQueue and Notifier.
+The scheduler's runtime (jobs, leadership, catch-up, snoozes) is bot.scheduler, bound to this
+adapter's JobQueue and Notifier by handlers.app.start_services.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from bot.entities import Member, Schedule
 from bot.periods import WEEKDAY_NAMES, parse_day
 from bot.recurrence import ACCEPTED_FORMS, KIND_NAMES, RuleError, format_fire, zone_label
 from bot.roles import Role, has_role
-from bot.scheduler import Scheduler
 from bot.services import Services
 from handlers.context import Ctx
 from handlers.guards import NEED_ROLE, NOT_BOUND
-from handlers.jobs import JobQueueJobs
-from handlers.notifier import TelegramNotifier
 
 USAGE = (
     "提醒计划的用法：\n"
@@ -42,20 +39,6 @@ HOLIDAY_USAGE = (
     "/holiday add 2026-10-10 上班 [备注]\n"
     "/holiday remove 2026-10-09"
 )
-
-
-# --- the scheduler, bound to this adapter -------------------------------------------------------
-async def on_startup(app: Application) -> None:
-    services: Services = app.bot_data
-    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    services.scheduler = Scheduler(services, JobQueueJobs(app.job_queue), TelegramNotifier(app.bot))
-    await services.scheduler.start()
-
-
-async def on_shutdown(app: Application) -> None:
-    services: Services = app.bot_data
-    if services.scheduler is not None:
-        await services.scheduler.stop()
 
 
 def schedule_snooze(app: Application, delivery_id: int, until: dt.datetime) -> None:

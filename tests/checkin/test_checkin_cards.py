@@ -160,9 +160,9 @@ async def test_nothing_recognised_offers_categories_and_one_tap_files_it(bot) ->
 async def test_a_message_filed_by_category_after_a_restart_keeps_its_text(bot) -> None:
     card = bot.replies(await bot.send(CADRE, "今天在<b>网格</b>里忙了一整天"))[0]
     assert card.params["reply_parameters"], "the prompt quotes the message it asks about"
-    bot.services.albums.clear()  # what a restart forgets
-    bot.services.unread.clear()
-    bot.services.pending_cards.clear()
+    bot.services.checkins.albums.clear()  # what a restart forgets
+    bot.services.checkins.unread.clear()
+    bot.services.checkins.pending_cards.clear()
     bot.replies(await bot.press(CADRE, card, "志愿服务"), "editMessageText")
     [record] = await _records(bot)
     assert (record.category, record.source_text) == ("service", "今天在<b>网格</b>里忙了一整天")
@@ -224,10 +224,9 @@ async def test_my_shows_week_and_month_totals_and_undo_takes_the_last_record(bot
 
 
 async def test_card_ids_written_later_are_flushed_at_shutdown(bot) -> None:
-    from handlers import checkin
 
     card = bot.replies(await bot.send(CADRE, "今天开展志愿服务"))[0]
-    await checkin.on_shutdown(bot.app)
+    await bot.services.stop()
     [record] = await _records(bot)
     assert (record.card_chat_id, record.card_message_id) == (CADRE.id, card.result["message_id"])
 
