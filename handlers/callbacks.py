@@ -1,33 +1,71 @@
-"""The one callback-data codec: a button's `Action` <-> the ≤ 64-byte string Telegram carries.
+"""The one callback-data codec for every button the adapter draws.
 
-Data is `<prefix>:<code>:<ref>[:<arg>]`; each verb has one (prefix, code) pair below, so a press
-decodes back into the Action the domain gave.
+Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's limit). Prefixes:
+
+  rec:<action>:<record id>[:<arg>]      a record card's buttons (see handlers.cards)
+  cat:<category>:<message id>:<YYYYMMDD>  file an unreadable message under a category
+  digest:<x|p|r>:<org id>:<span>        the digest's buttons (export, previous period, readiness)
+  nudge:<r|x|s>:<delivery id>[:<target>]  a nudge's buttons; built from the domain's Actions
+
+`pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
+domain `Action`s are encoded with `encode` and decoded with `decode`.
 """
 
 from __future__ import annotations
 
 from bot.ports import Action
 
-_CODES: dict[str, tuple[str, str]] = {
+LIMIT = 64
+PREFIXES = ("rec", "cat", "digest", "nudge")
+
+_ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),
     "nudge.exempt": ("nudge", "x"),
     "nudge.snooze": ("nudge", "s"),
 }
-_VERBS = {pair: verb for verb, pair in _CODES.items()}
+_ACTION_VERBS = {pair: verb for verb, pair in _ACTION_CODES.items()}
+
+
+def pack(prefix: str, code: str, *fields: object) -> str:
+    """Callback data for one button."""
+    assert prefix in PREFIXES, prefix
+    parts = [prefix, code, *(str(f) for f in fields)]
+    assert all(":" not in p for p in parts), parts
+    data = ":".join(parts)
+    assert len(data.encode()) <= LIMIT, data
+    return data
+
+
+def unpack(
+    data: str | None, prefix: str, *, fields: tuple[int, int] = (1, 2)
+) -> tuple[str, list[str]] | None:
+    """(code, fields) of data with this prefix and between fields[0] and fields[1] fields, else None."""
+    parts = (data or "").split(":")
+    if len(parts) < 2 or parts[0] != prefix or not fields[0] <= len(parts) - 2 <= fields[1]:
+        return None
+    return parts[1], parts[2:]
+
+
+def number(text: str) -> int | None:
+    """A field that must be a (small, non-negative) whole number, else None (forged data)."""
+    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 def encode(action: Action) -> str:
-    prefix, code = _CODES[action.verb]
-    tail = "" if action.arg is None else f":{action.arg}"
-    return f"{prefix}:{code}:{action.ref}{tail}"
+    prefix, code = _ACTION_CODES[action.verb]
+    tail = () if action.arg is None else (action.arg,)
+    return pack(prefix, code, action.ref, *tail)
 
 
 def decode(data: str | None) -> Action | None:
     """The Action a button's data stands for, or None for data this codec never made (forged, old)."""
     parts = (data or "").split(":")
-    if len(parts) not in (3, 4) or not all(p.isdigit() and len(p) <= 18 for p in parts[2:]):
+    if len(parts) not in (3, 4):
         return None
-    verb = _VERBS.get((parts[0], parts[1]))
-    if verb is None:
+    numbers = [number(p) for p in parts[2:]]
+    verb = _ACTION_VERBS.get((parts[0], parts[1]))
+    if verb is None or None in numbers:
         return None
-    return Action("", verb, int(parts[2]), int(parts[3]) if len(parts) == 4 else None)
+    ref, *rest = numbers
+    assert ref is not None
+    return Action("", verb, ref, rest[0] if rest else None)

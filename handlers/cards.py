@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.entities import DutyRecord
 from bot.periods import WEEKDAY_NAMES
 from bot.records import Totals, live
+from handlers.callbacks import pack
 
 CARD_LIMIT = 3800  # Telegram allows 4096 characters; keep room for the header and notes
 DATE_PAGE = 8
@@ -99,9 +100,9 @@ def card(
         rid = alive[0].id
         keyboard = [
             [
-                _button("撤销", f"rec:undo:{rid}"),
-                _button("改类别", f"rec:cat:{rid}"),
-                _button("改日期", f"rec:date:{rid}"),
+                _button("撤销", pack("rec", "undo", rid)),
+                _button("改类别", pack("rec", "cat", rid)),
+                _button("改日期", pack("rec", "date", rid)),
             ]
         ]
     else:
@@ -113,41 +114,47 @@ def card(
                 break
             lines.append(line)
             shown += 1
-        menu = [_button(f"修改第{n}项", f"rec:menu:{r.id}") for n, r in enumerate(alive[:shown], 1)]
-        keyboard = [[_button("撤销全部", f"rec:undo:{alive[0].id}")], *_rows(menu, 3)]
+        menu = [_button(f"修改第{n}项", pack("rec", "menu", r.id)) for n, r in enumerate(alive[:shown], 1)]
+        keyboard = [[_button("撤销全部", pack("rec", "undo", alive[0].id))], *_rows(menu, 3)]
     if latest_gone is not None:
         lines.append(f"↩️ 已撤销 {len(gone)} 项")
-        keyboard.append([_button("恢复已撤销", f"rec:rst:{latest_gone.id}")])
+        keyboard.append([_button("恢复已撤销", pack("rec", "rst", latest_gone.id))])
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
 def undone(batch: Sequence[DutyRecord], categories: Mapping[str, str]) -> tuple[str, InlineKeyboardMarkup]:
     """↩️ 已撤销（11月27日 主题党日） [恢复]"""
     text = "↩️ 已撤销（" + "；".join(short(r, categories) for r in batch) + "）"
-    return text, InlineKeyboardMarkup([[_button("恢复", f"rec:rst:{batch[0].id}")]])
+    return text, InlineKeyboardMarkup([[_button("恢复", pack("rec", "rst", batch[0].id))]])
 
 
 def record_menu(text: str, record: DutyRecord, position: int) -> tuple[str, InlineKeyboardMarkup]:
     """Actions for one record of a several-record card."""
     rid = record.id
-    first = _button("恢复", f"rec:rst:{rid}") if record.deleted_at else _button("撤销", f"rec:del:{rid}")
+    first = (
+        _button("恢复", pack("rec", "rst", rid))
+        if record.deleted_at
+        else _button("撤销", pack("rec", "del", rid))
+    )
     keyboard = [
-        [first, _button("改类别", f"rec:cat:{rid}"), _button("改日期", f"rec:date:{rid}")],
-        [_button("« 返回", f"rec:back:{rid}")],
+        [first, _button("改类别", pack("rec", "cat", rid)), _button("改日期", pack("rec", "date", rid))],
+        [_button("« 返回", pack("rec", "back", rid))],
     ]
     return f"{text}\n\n修改第{position}项：", InlineKeyboardMarkup(keyboard)
 
 
-def category_buttons(categories: Mapping[str, str], data: str) -> list[list[InlineKeyboardButton]]:
-    """One button per category; `data` is formatted with the category code."""
-    return _rows([_button(name, data.format(code=code)) for code, name in categories.items()], 5)
+def category_buttons(
+    categories: Mapping[str, str], data: Callable[[str], str]
+) -> list[list[InlineKeyboardButton]]:
+    """One button per category; `data` gives a category code's callback data."""
+    return _rows([_button(name, data(code)) for code, name in categories.items()], 5)
 
 
 def category_picker(
     text: str, record: DutyRecord, categories: Mapping[str, str]
 ) -> tuple[str, InlineKeyboardMarkup]:
-    keyboard = category_buttons(categories, f"rec:setc:{record.id}:{{code}}")
-    keyboard.append([_button("« 返回", f"rec:back:{record.id}")])
+    keyboard = category_buttons(categories, lambda code: pack("rec", "setc", record.id, code))
+    keyboard.append([_button("« 返回", pack("rec", "back", record.id))])
     return f"{text}\n\n选择新的类别：", InlineKeyboardMarkup(keyboard)
 
 
@@ -158,7 +165,7 @@ def date_picker(
     rid = record.id
 
     def pick(d: dt.date, name: str) -> InlineKeyboardButton:
-        return _button(name, f"rec:setd:{rid}:{d:%Y%m%d}")
+        return _button(name, pack("rec", "setd", rid, f"{d:%Y%m%d}"))
 
     if page <= 0:
         keyboard = [
@@ -167,13 +174,15 @@ def date_picker(
                 pick(today - dt.timedelta(days=1), "昨天"),
                 pick(today - dt.timedelta(days=2), "前天"),
             ],
-            [_button("其他日期", f"rec:dpg:{rid}:1"), _button("« 返回", f"rec:back:{rid}")],
+            [_button("其他日期", pack("rec", "dpg", rid, 1)), _button("« 返回", pack("rec", "back", rid))],
         ]
     else:
         first = 3 + (page - 1) * DATE_PAGE
         days = [today - dt.timedelta(days=first + i) for i in range(DATE_PAGE)]
         keyboard = _rows([pick(d, day_with_weekday(d)) for d in days], 2)
-        keyboard.append([_button("更早", f"rec:dpg:{rid}:{page + 1}"), _button("« 返回", f"rec:back:{rid}")])
+        keyboard.append(
+            [_button("更早", pack("rec", "dpg", rid, page + 1)), _button("« 返回", pack("rec", "back", rid))]
+        )
     return f"{text}\n\n活动是哪天开展的？", InlineKeyboardMarkup(keyboard)
 
 
@@ -181,7 +190,7 @@ def unreadable(
     categories: Mapping[str, str], message_id: int, date: dt.date
 ) -> tuple[str, InlineKeyboardMarkup]:
     text = "没有看出是哪类党建工作。如果这是一条工作记录，请选一个类别："
-    keyboard = category_buttons(categories, f"cat:{{code}}:{message_id}:{date:%Y%m%d}")
+    keyboard = category_buttons(categories, lambda code: pack("cat", code, message_id, f"{date:%Y%m%d}"))
     return text, InlineKeyboardMarkup(keyboard)
 
 

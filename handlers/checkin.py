@@ -32,6 +32,7 @@ from bot.checkins import (
 )
 from bot.entities import DutyRecord
 from handlers import cards
+from handlers.callbacks import number, unpack
 from handlers.context import Ctx
 from handlers.guards import (
     NOT_BOUND,
@@ -269,11 +270,12 @@ async def card_button(update: Update, context: Ctx) -> None:
     """rec:<action>:<record id>[:<arg>] — see handlers.cards for the scheme."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    unpacked = unpack(query.data, "rec", fields=(1, 2))
+    record_id = number(unpacked[1][0]) if unpacked else None
+    if unpacked is None or record_id is None:
         await query.answer(STALE)
         return
-    action, record_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
+    action, arg = unpacked[0], (unpacked[1][1] if len(unpacked[1]) > 1 else "")
     categories = context.bot_data.rules.categories
     today = context.bot_data.clock.now().date()
     try:
@@ -317,17 +319,18 @@ async def file_button(update: Update, context: Ctx) -> None:
     """cat:<code>:<message id>:<YYYYMMDD> — file a message the parser could not read."""
     query = update.callback_query
     assert query is not None and query.data is not None and query.message is not None
-    parts = query.data.split(":")
+    unpacked = unpack(query.data, "cat", fields=(2, 2))
     categories = context.bot_data.rules.categories
-    date = parse_day(parts[3]) if len(parts) == 4 else None
-    if date is None or parts[1] not in categories or not parts[2].isdigit():
+    code, (message_ref, day) = unpacked if unpacked else ("", ["", ""])
+    date = parse_day(day)
+    if date is None or code not in categories or number(message_ref) is None:
         await query.answer(STALE)
         return
     chat = query.message.chat
     if chat.type != ChatType.PRIVATE or chat.id != query.from_user.id:
         await query.answer(NOT_YOURS, show_alert=True)
         return
-    message_id = int(parts[2])
+    message_id = int(message_ref)
     # The prompt quotes the message it asks about: its text survives a restart.
     quoted = getattr(query.message, "reply_to_message", None)
     try:
@@ -336,7 +339,7 @@ async def file_button(update: Update, context: Ctx) -> None:
             chat_id=chat.id,
             message_id=message_id,
             quoted=_text(quoted) if quoted is not None and quoted.message_id == message_id else None,
-            category=parts[1],
+            category=code,
             date=date,
             card_message_id=query.message.message_id,
         )
