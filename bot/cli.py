@@ -9,17 +9,39 @@ or the database.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("dutybot")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dutybot", description="党建工作记录机器人 dutybot")
     sub = ap.add_subparsers(dest="command")
 
-    run = sub.add_parser("run", help="start the bot (console chat when no token is configured)")
-    run.add_argument("--console", action="store_true", help="force the local console chat")
+    ap.add_argument("--version", action="version", version=f"dutybot {version()}")
+    run = sub.add_parser("run", help="start the bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--console", action="store_true", help="the same as `dutybot console`")
     run.add_argument("--webhook", action="store_true", help="receive updates through a webhook")
+
+    console = sub.add_parser("console", help="try the bot in a local console chat (no token needed)")
+    console.add_argument(
+        "--database-url", help=f"the console's own database (default {CONSOLE_DATABASE}; never DATABASE_URL)"
+    )
 
     parse = sub.add_parser("parse", help="parse check-in messages")
     parse.add_argument("--jsonl", action="store_true", help='read {"id","text","ref"} lines on stdin')
@@ -39,29 +61,66 @@ def _add_feature_commands(sub: argparse._SubParsersAction) -> None:
         register(sub)
 
 
-def _run(*, console: bool, webhook: bool) -> int:
-    """Build settings and services, then start the adapter (the console when no token is set)."""
-    from bot.config import Settings
+CONSOLE_DATABASE = "sqlite+aiosqlite:///data/console.sqlite3"
+
+
+def _run(*, webhook: bool) -> int:
+    """`dutybot run`: build settings and services, check them, then start the Telegram adapter."""
+    from bot import startup
     from bot.logs import configure_logging
-    from bot.parsing import RulesError, load_rules
     from bot.services import Services
 
-    settings = Settings()
-    configure_logging(settings)
+    for warning in startup.unknown_setting_warnings(os.environ):
+        print(warning, file=sys.stderr)
     try:
-        # A broken replacement rule set must stop start-up with a clear message, not a traceback.
+        settings = startup.load_settings()
+        _check_rules(settings)
+        if not settings.token:
+            raise startup.StartupError(
+                startup.EX_CONFIG,
+                "no bot token is configured",
+                setting="TELEGRAM_BOT_TOKEN",
+                fix="set it to the token @BotFather gave you, or run `dutybot console` to try the bot locally",
+            )
+        startup.check_database_url(settings)
+        startup.check_database_reachable(settings)
+        configure_logging(settings)
+        from handlers.runner import run
+
+        return run(Services(settings), webhook=webhook)
+    except startup.StartupError as error:
+        return startup.report(error)
+
+
+def _console(database_url: str | None) -> int:
+    """`dutybot console`: the local console chat on its own SQLite database (never DATABASE_URL)."""
+    from bot import startup
+    from bot.logs import configure_logging
+    from bot.services import Services
+
+    try:
+        settings = startup.load_settings().model_copy(
+            update={"database_url": database_url or CONSOLE_DATABASE, "telegram_bot_token": None}
+        )
+        _check_rules(settings)
+        startup.check_database_url(settings)
+    except startup.StartupError as error:
+        return startup.report(error)
+    configure_logging(settings)
+    from handlers.console import run_console
+
+    return run_console(Services(settings))
+
+
+def _check_rules(settings: Settings) -> None:
+    """A broken replacement rule set stops start-up with a clear message, not a traceback."""
+    from bot import startup
+    from bot.parsing import RulesError, load_rules
+
+    try:
         load_rules(settings.rules_path)
     except RulesError as exc:
-        print(f"dutybot: cannot start, the rule set is broken: {exc}", file=sys.stderr)
-        return 2
-    services = Services(settings)
-    if console or not settings.token:
-        from handlers.console import run_console
-
-        return run_console(services)
-    from handlers.runner import run
-
-    return run(services, webhook=webhook)
+        raise startup.StartupError(2, f"the rule set is broken: {exc}", setting="RULES_PATH") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         return run_cli(args, settings, stdin=sys.stdin, stdout=sys.stdout)
     if command == "run":
-        return _run(console=getattr(args, "console", False), webhook=getattr(args, "webhook", False))
+        if getattr(args, "console", False):
+            return _console(None)
+        return _run(webhook=getattr(args, "webhook", False))
+    if command == "console":
+        return _console(args.database_url)
     handler = getattr(args, "handler", None)
     if handler is None:
         _build_parser().print_help()

@@ -34,6 +34,7 @@ from tornado.netutil import bind_sockets
 from bot.config import Settings
 from bot.health import health_report, is_transient
 from bot.metrics import Metrics
+from bot.startup import EX_CONFIG, EX_UNAVAILABLE, StartupError
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,18 @@ class HttpServer:
         self._server = HTTPServer(_Quiet(routes), max_body_size=2 * 1024 * 1024)
         self.port: int | None = None
 
-    async def start(self, listen: str, port: int) -> int:
-        sockets = bind_sockets(
-            port, address=listen, family=socket.AF_INET if "." in listen else socket.AF_UNSPEC
-        )
+    async def start(self, listen: str, port: int, *, setting: str = "WEBHOOK_PORT") -> int:
+        try:
+            sockets = bind_sockets(
+                port, address=listen, family=socket.AF_INET if "." in listen else socket.AF_UNSPEC
+            )
+        except OSError as error:
+            raise StartupError(
+                EX_UNAVAILABLE,
+                f"cannot listen on {listen}:{port} ({error.strerror or type(error).__name__})",
+                setting=setting,
+                fix="choose a free port or stop what is listening there",
+            ) from None
         self._server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
@@ -289,7 +298,7 @@ async def serve(
                 not webhook or settings.health_port != settings.webhook_port
             ):
                 health = HttpServer(app)
-                await health.start(settings.webhook_listen, settings.health_port)
+                await health.start(settings.webhook_listen, settings.health_port, setting="HEALTH_PORT")
                 servers.append(health)
             if webhook:
                 await app.bot.set_webhook(
@@ -321,8 +330,8 @@ def run_webhook(app: Application, settings: Settings) -> int:
     """`dutybot run --webhook`: receive updates through Telegram's webhook until stopped."""
     problem = check_webhook_settings(settings)
     if problem:
-        log.error("cannot start the webhook: %s", problem)
-        return 2
+        setting = problem.split()[0]
+        raise StartupError(EX_CONFIG, f"webhook mode: {problem}", setting=setting)
     asyncio.run(serve(app, settings, webhook=True))
     return 0
 
