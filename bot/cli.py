@@ -18,22 +18,17 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 
-def version() -> str:
-    """The installed package's version."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
+def _version() -> str:
+    from bot.version import version
 
-    try:
-        return installed("dutybot")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return version()
 
 
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dutybot", description="党建工作记录机器人 dutybot")
     sub = ap.add_subparsers(dest="command")
 
-    ap.add_argument("--version", action="version", version=f"dutybot {version()}")
+    ap.add_argument("--version", action="version", version=f"dutybot {_version()}")
     run = sub.add_parser("run", help="start the bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--console", action="store_true", help="the same as `dutybot console`")
     run.add_argument("--webhook", action="store_true", help="receive updates through a webhook")

@@ -12,12 +12,18 @@ from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
+
+from bot.version import version
 
 # Bot API round trips: a few ms on loopback, up to seconds over a slow network.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -50,11 +56,37 @@ class Metrics:
             "dutybot_last_update_timestamp_seconds", "Unix time of the last update handled", registry=r
         )
         self.last_update_at: dt.datetime | None = None
+        self.build_info = Gauge("dutybot_build_info", "The running version (always 1)", ["version"], registry=r)
+        self.build_info.labels(version()).set(1)
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        if GC_COLLECTOR is not None:
+            GCCollector(registry=r)
+        self.bot_api_errors = Counter(
+            "dutybot_bot_api_errors",
+            "Bot API calls that failed, by method and reason",
+            ["method", "reason"],
+            registry=r,
+        )
+        # The Bot API's health: when a call last succeeded, and how many failed in a row since.
+        self.bot_api_last_ok_at: dt.datetime | None = None
+        self.bot_api_failures = 0
 
     def update_handled(self, kind: str, when: dt.datetime) -> None:
         self.updates_handled.labels(kind).inc()
         self.last_update_at = when
         self.last_update.set(when.timestamp())
+
+    def bot_api_call(self, method: str, reason: str | None, when: dt.datetime) -> None:
+        """One Bot API call: `reason` None when it succeeded, else why not (an HTTP status, timeout…).
+        Refusals of one message (400, 403) say nothing about the API being down."""
+        if reason is None or reason in {"400", "403"}:
+            self.bot_api_last_ok_at = when
+            self.bot_api_failures = 0
+        else:
+            self.bot_api_failures += 1
+        if reason is not None:
+            self.bot_api_errors.labels(method, reason).inc()
 
     def check_in(self, records: Sequence[object], result: Any) -> None:
         """A new message went through the parser: count its records, or a failure to read it."""

@@ -33,8 +33,9 @@ from tornado.netutil import bind_sockets
 
 from bot.config import Settings
 from bot.health import health_report, is_transient
-from bot.metrics import Metrics
+from bot.services import Services
 from bot.startup import EX_CONFIG, EX_UNAVAILABLE, StartupError
+from bot.version import version
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +69,27 @@ async def _note_failure(update: object, context: Any) -> None:
         failures.append(context.error)
 
 
-def _time_requests(request: BaseRequest, metrics: Metrics) -> None:
-    """Observe every Bot API call's latency (the transport is PTB's HTTPXRequest or a test double)."""
+def _time_requests(request: BaseRequest, services: Services) -> None:
+    """Observe every Bot API call's latency and outcome (the transport is PTB's HTTPXRequest or a
+    test double): the figures behind /metrics and the Bot API part of /healthz."""
     inner = request.do_request
     if getattr(inner, "_dutybot_timed", False):
         return
+    metrics = services.metrics
 
     async def do_request(url: str, method: str, request_data: Any = None, **kwargs: Any) -> Any:
         api_method = url.rsplit("/", 1)[-1] or "unknown"
         started = time.perf_counter()
+        reason: str | None = "error"
         try:
-            return await inner(url, method, request_data, **kwargs)
+            status, body = await inner(url, method, request_data, **kwargs)
+            reason = None if status < 400 else str(status)
+            return status, body
+        except Exception as error:
+            reason = "timeout" if "Timeout" in type(error).__name__ else "network"
+            raise
         finally:
+            metrics.bot_api_call(api_method, reason, services.clock.now())
             if api_method != "getUpdates":
                 metrics.send_latency.labels(api_method).observe(time.perf_counter() - started)
 
@@ -91,7 +101,7 @@ def instrument(app: Application) -> None:
     """Count updates (first handler group, so guards cannot hide them) and time Bot API calls."""
     app.add_handler(TypeHandler(Update, _count_update), group=-100)
     app.add_error_handler(_note_failure)
-    _time_requests(app.bot.request, app.bot_data.metrics)
+    _time_requests(app.bot.request, app.bot_data)
 
 
 # --- HTTP handlers ---------------------------------------------------------------------------
@@ -310,7 +320,11 @@ async def serve(
             await app.start()
             log.info(
                 "bot running",
-                extra={"mode": "webhook" if webhook else "polling", "ports": [s.port for s in servers]},
+                extra={
+                    "version": version(),
+                    "mode": "webhook" if webhook else "polling",
+                    "ports": [s.port for s in servers],
+                },
             )
             await stop.wait()
             log.info("stopping")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bot.version import version
 from handlers.webhook import SECRET_HEADER, HttpServer
 from helpers import TgUser, message_dict
 from storage.db import create_engine, create_sessionmaker
@@ -134,7 +135,13 @@ async def test_healthz_reports_database_role_and_last_update(web) -> None:  # ty
     report = (await client.get("/healthz")).json()
     assert report == {
         "status": "ok",
+        "version": version(),
         "database": "ok",
+        "bot_api": {
+            "status": "ok",
+            "last_ok_at": harness.clock.now().astimezone(dt.UTC).isoformat(),  # getMe at start
+            "consecutive_failures": 0,
+        },
         "role": "leader",
         "last_update_at": None,
         "updates_handled": 0,
@@ -155,6 +162,31 @@ async def test_healthz_reports_database_role_and_last_update(web) -> None:  # ty
         await dead.dispose()
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+async def test_healthz_turns_unhealthy_while_the_bot_api_keeps_failing(web) -> None:  # type: ignore[no-untyped-def]
+    from bot.health import BOT_API_FAILURES_UNHEALTHY
+
+    harness, client = web
+    harness.api.fail_next("sendMessage", 502, "Bad Gateway", times=BOT_API_FAILURES_UNHEALTHY)
+    for n in range(BOT_API_FAILURES_UNHEALTHY):
+        await _post(client, _update(f"今天开展志愿服务，参加{n + 2}人", harness.clock.now()))
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["bot_api"]["status"] == "failing"
+    assert response.json()["bot_api"]["consecutive_failures"] == BOT_API_FAILURES_UNHEALTHY
+    metrics = (await client.get("/metrics")).text
+    assert (
+        f'dutybot_bot_api_errors_total{{method="sendMessage",reason="502"}} {BOT_API_FAILURES_UNHEALTHY}.0'
+        in metrics
+    )
+    assert f'dutybot_build_info{{version="{version()}"}} 1.0' in metrics
+    assert "process_resident_memory_bytes" in metrics and "python_info" in metrics
+
+    await _post(client, _update("今天组织集中学习", harness.clock.now()))  # the API answers again
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json()["bot_api"]["consecutive_failures"] == 0
+    harness.errors.clear()  # the failed replies were injected on purpose
 
 
 async def test_metrics_count_updates_records_and_time_the_replies(web) -> None:  # type: ignore[no-untyped-def]
