@@ -71,6 +71,13 @@ class AdvisoryLockLeadership(Leadership):
     The lock lives as long as the dedicated connection: a killed leader loses it as soon as
     PostgreSQL notices the closed socket. Every `check_seconds` the leader verifies that its
     connection still holds the lock (stepping down if not) and a follower tries to take it.
+
+    A frozen connection (a hung proxy, a network partition) cannot keep a leader leading: every
+    check must answer within `check_seconds` (a statement timeout on the server, a deadline here)
+    or the leader steps down at once and drops the connection; the server ends a lock session
+    that has been silent for 3 × `check_seconds` (`idle_session_timeout`, which a healthy leader's
+    checks never reach), so a follower takes the lock over within that time even when the old
+    leader's packets vanish; TCP keepalives find a dead peer under the proxy too.
     """
 
     def __init__(
@@ -109,8 +116,9 @@ class AdvisoryLockLeadership(Leadership):
     async def check(self) -> None:
         """One election round: keep, take or give up the lock."""
         try:
-            held = await self._holds_lock() if self.is_leader else await self._try_lock()
-        except Exception as error:  # connection lost, database restarting, ...
+            async with asyncio.timeout(self.check_seconds):
+                held = await self._holds_lock() if self.is_leader else await self._try_lock()
+        except (Exception, TimeoutError) as error:  # connection lost or frozen, database restarting, …
             log.warning(
                 "leadership check failed", extra={"error": type(error).__name__, "detail": str(error)[:200]}
             )
@@ -131,11 +139,20 @@ class AdvisoryLockLeadership(Leadership):
 
     async def _connect(self) -> Any:
         if self._conn is None or self._conn.is_closed():
+            silent_ms = int(self.check_seconds * 3 * 1000)
             self._conn = await connect_asyncpg(
                 self.database_url,
-                timeout=max(self.check_seconds, 5.0),
-                server_settings={"application_name": "dutybot-leader"},
+                timeout=max(self.check_seconds, 1.0),
+                server_settings={
+                    "application_name": "dutybot-leader",
+                    "statement_timeout": str(int(self.check_seconds * 1000)),
+                    "idle_session_timeout": str(max(silent_ms, 1000)),
+                    "tcp_keepalives_idle": str(max(int(self.check_seconds), 1)),
+                    "tcp_keepalives_interval": str(max(int(self.check_seconds), 1)),
+                    "tcp_keepalives_count": "3",
+                },
             )
+            _keepalive(self._conn, self.check_seconds)
         return self._conn
 
     async def _try_lock(self) -> bool:
@@ -155,8 +172,24 @@ class AdvisoryLockLeadership(Leadership):
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), timeout=5)
+            try:
+                await asyncio.wait_for(conn.close(), timeout=min(self.check_seconds, 5.0))
+            except (Exception, TimeoutError):
+                conn.terminate()  # a frozen connection: drop the socket without a goodbye
+
+
+def _keepalive(conn: Any, seconds: float) -> None:
+    """TCP keepalives on the client side of the lock connection (asyncpg has no option for them)."""
+    import socket
+
+    sock = conn._transport.get_extra_info("socket") if getattr(conn, "_transport", None) else None
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(int(seconds), 1))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(int(seconds), 1))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
 
 async def connect_asyncpg(database_url: str, **options: Any) -> Any:

@@ -56,7 +56,9 @@ class Metrics:
             "dutybot_last_update_timestamp_seconds", "Unix time of the last update handled", registry=r
         )
         self.last_update_at: dt.datetime | None = None
-        self.build_info = Gauge("dutybot_build_info", "The running version (always 1)", ["version"], registry=r)
+        self.build_info = Gauge(
+            "dutybot_build_info", "The running version (always 1)", ["version"], registry=r
+        )
         self.build_info.labels(version()).set(1)
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)

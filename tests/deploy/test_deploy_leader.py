@@ -236,3 +236,70 @@ async def test_two_processes_kill_the_leader_and_the_other_takes_over_without_do
     assert not [line for line in a.drain() + b.drain() if line.startswith("conflict")]
     last_a = max(t for t, s in runs if s == "done-a")
     assert all(t > last_a for t, s in runs if s == "done-b"), "the new leader carried on after the old one"
+
+
+class FreezableProxy:
+    """A TCP proxy on loopback that can freeze: it keeps both sockets open but forwards nothing
+    (a hung load balancer or a network partition, not a closed connection)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.frozen = False
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                if not self.frozen:
+                    writer.write(data)
+                    await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_leader_behind_a_frozen_connection_steps_down_and_a_follower_takes_over(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url)
+    proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
+    port = await proxy.start()
+    through_proxy = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    check = 1.0
+    old = AdvisoryLockLeadership(through_proxy, check_seconds=check)
+    new = AdvisoryLockLeadership(pg_url, check_seconds=check)
+    old_events, new_events = Events(), Events()
+    old.on_change(old_events.gained, old_events.lost)
+    new.on_change(new_events.gained, new_events.lost)
+    try:
+        await old.check()
+        await new.check()
+        assert old.is_leader and not new.is_leader
+        proxy.frozen = True
+        started = time.monotonic()
+        while (old.is_leader or not new.is_leader) and time.monotonic() - started < 3 * check + 6:
+            await asyncio.gather(old.check(), new.check())
+            await asyncio.sleep(0.2)
+        took = time.monotonic() - started
+        assert not old.is_leader, "the frozen leader stepped down (stops sending)"
+        assert new.is_leader, f"the follower took over within {took:.1f} s"
+        assert old_events.log == ["gained", "lost"] and new_events.log == ["gained"]
+    finally:
+        await old.stop()
+        await new.stop()
+        await proxy.close()
