@@ -42,6 +42,7 @@ from handlers.guards import (
     notify_flood_once,
     reply_private,
 )
+from handlers.notifier import TelegramNotifier
 
 TG_TEXT_LIMIT = 4096
 FORWARDED = "（转发的消息记在您本人名下，日期按原消息的发送时间推算。）"
@@ -111,11 +112,7 @@ async def _edit_card(context: Ctx, card: Card, shown: DutyRecord) -> None:
 async def _edit_message(
     context: Ctx, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    try:
-        await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    await TelegramNotifier(context.bot).edit_message(chat_id, message_id, text, markup)
 
 
 # --- check-ins ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from bot.errors import NEED_ROLE, NOT_BOUND, Refused
 from bot.members import display_name, is_bootstrap_admin, resolve
 from bot.roles import has_role
 from handlers.context import Ctx
+from handlers.notifier import TelegramNotifier
 
 __all__ = [
     "NEED_ROLE",
@@ -111,7 +112,7 @@ async def reply_private(update: Update, context: Ctx, text: str, **kwargs: Any) 
         await message.reply_text(text, **kwargs)
         return
     try:
-        await context.bot.send_message(user.id, text, **kwargs)
+        await TelegramNotifier(context.bot).message(user.id, text, kwargs.get("reply_markup"))
     except Forbidden:
         await message.reply_text(f"{html.escape(display_name(user))}，{OPEN_PRIVATE}")
         return

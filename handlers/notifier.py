@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.ports import Buttons, Outcome
@@ -46,6 +46,25 @@ class TelegramNotifier:
         return await self._call(
             self.bot.send_message, chat_id=chat_id, text=text_html, reply_markup=keyboard(buttons)
         )
+
+    # --- for the adapter's own handlers: HTML already rendered, PTB keyboards, errors raised -----
+    async def message(
+        self, chat_id: int, text_html: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        """Send a message the adapter rendered; Telegram's errors are raised (Forbidden: blocked)."""
+        return await self.bot.send_message(chat_id, text_html, reply_markup=markup)
+
+    async def edit_message(
+        self, chat_id: int, message_id: int, text_html: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Edit a message in place; an edit that changes nothing is not an error."""
+        try:
+            await self.bot.edit_message_text(
+                text_html, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                raise
 
     async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> Outcome:
         outcome = await self._call(

@@ -14,7 +14,7 @@ from bot.nudge_answers import Answered, NudgeAnswer, answer_nudge
 from bot.ports import Action
 from handlers.callbacks import decode
 from handlers.context import Ctx
-from handlers.notifier import keyboard
+from handlers.notifier import TelegramNotifier, keyboard
 from handlers.schedule_commands import schedule_snooze
 
 REPORT_HINT = "好的，做完后直接把开展的工作发给我就行，例如：\n· 今天召开支委会，参加7人，时长1小时"
@@ -42,7 +42,7 @@ async def on_nudge_button(update: Update, context: Ctx) -> None:
         await query.answer(NOT_YOURS, show_alert=True)
     elif verb == NudgeAnswer.report:
         await query.answer()
-        await context.bot.send_message(query.from_user.id, REPORT_HINT)
+        await TelegramNotifier(context.bot).message(query.from_user.id, REPORT_HINT)
     elif verb == NudgeAnswer.snooze:
         await _after_snooze(query, context, delivery_id, answered.snoozed_until)
     else:
