@@ -1,8 +1,10 @@
-"""Backups of the embedded SQLite database with SQLite's online backup API.
+"""Backups: SQLite's online backup API for the embedded database, `pg_dump` for PostgreSQL.
 
 The backup API copies a consistent snapshot while the bot keeps running (WAL included). Restoring
-over a database that a running bot has open is refused unless forced. For PostgreSQL use
-`pg_dump` / `pg_restore` (see the README); these functions say so instead of guessing.
+over a database that a running bot has open is refused unless forced. For PostgreSQL, `backup` and
+`restore` are for the SQLite file; `scheduled_backup` (the nightly job and the backup before every
+migration) runs `pg_dump --format=custom`, restored with `pg_restore` (see the README). Scheduled
+backups keep the newest BACKUP_KEEP files of their kind and delete older ones.
 """
 
 from __future__ import annotations
@@ -123,3 +125,54 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> Path:
     with contextlib.suppress(OSError):
         os.utime(database)
     return database
+
+
+def backup_directory(database_url: str, configured: Path | None) -> Path:
+    """Where scheduled backups go: BACKUP_DIR, else `backups/` beside the SQLite file (data/backups)."""
+    if configured is not None:
+        return configured
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "backups"
+    return Path("data") / "backups"
+
+
+def _pg_dump(database_url: str, destination: Path) -> Path:
+    import shutil
+    import subprocess
+
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise BackupError("pg_dump is not installed (apt-get install postgresql-client)")
+    url = make_url(database_url)
+    partial = destination.with_name(destination.name + ".partial")
+    env = {**os.environ, "PGPASSWORD": str(url.password or "")}
+    args = [pg_dump, "--format=custom", f"--file={partial}", f"--host={url.host or '127.0.0.1'}"]
+    args += [f"--port={url.port or 5432}", f"--username={url.username or 'postgres'}", str(url.database)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed: {done.stderr.strip()[:300]}")
+    os.replace(partial, destination)
+    return destination
+
+
+def scheduled_backup(database_url: str, directory: Path, *, kind: str, keep: int, now: dt.datetime) -> Path:
+    """A backup named `<kind>-<time>` in `directory` (SQLite copy or pg_dump), then the retention."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = now.astimezone(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    if make_url(database_url).get_backend_name() == "postgresql":
+        made = _pg_dump(database_url, directory / f"{kind}-{stamp}.dump")
+    else:
+        made = backup(database_url, directory / f"{kind}-{stamp}.sqlite3")
+    prune(directory, kind=kind, keep=keep)
+    return made
+
+
+def prune(directory: Path, *, kind: str, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` backups of this kind; the ones deleted."""
+    found = sorted(p for p in directory.glob(f"{kind}-*") if not p.name.endswith(".partial"))
+    old = found[: max(len(found) - keep, 0)]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     health_port: int | None = None
     # With PostgreSQL: how often the scheduler's leader re-checks its lock and followers retry.
     leader_check_seconds: float = 10.0
+    # Scheduled backups (the leader, every night; and before every migration): where, how many of
+    # each kind to keep (0: no nightly backup), and when (local time, HH:MM).
+    backup_dir: Path | None = None
+    backup_keep: int = 14
+    backup_time: str = "03:30"
     # Log lines as JSON objects instead of `key=value` text.
     log_json: bool = False
 
@@ -66,6 +71,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from exc
+        return value
+
+    @field_validator("backup_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"not a time of day {value!r}; write HH:MM, e.g. 03:30")
         return value
 
     @field_validator("log_level")

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.calendar import WorkCalendar
@@ -65,12 +66,17 @@ class Scheduler:
                 self.schedule_snooze(delivery_id, until)
         if services.leadership.is_leader:
             self.jobs.add("snooze:sweep", self._snooze_sweep, IntervalTrigger(seconds=SNOOZE_SWEEP_SECONDS))
+            if services.settings.backup_keep > 0:
+                hour, minute = (int(part) for part in services.settings.backup_time.split(":"))
+                trigger = CronTrigger(hour=hour, minute=minute, timezone=services.settings.tz)
+                self.jobs.add("backup:nightly", self.nightly_backup, trigger, misfire_grace_seconds=3600)
         log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
         self.catch_up_task = asyncio.create_task(self._catch_up())
 
     async def deactivate(self) -> None:
         self.jobs.remove("schedule:")
         self.jobs.remove("snooze:")
+        self.jobs.remove("backup:")
         # Let running sends finish and record their outcomes; what is left stays pending for the next
         # leader. Cancelling mid-transaction could leave SQLite's write lock behind.
         self.outbox.stop()
@@ -153,6 +159,13 @@ class Scheduler:
             due = await repo.due_snoozes(session=session, now=self.services.clock.now())
         for delivery_id in due:
             await self.outbox.resend_snoozed(delivery_id)
+
+    async def nightly_backup(self) -> None:
+        """The nightly backup; a failure is logged (and alerts through the logs), never fatal."""
+        try:
+            await self.services.backup()
+        except Exception:
+            log.exception("nightly backup failed")
 
     # --- the calendar -----------------------------------------------------------------------
     async def calendar_warning(self, schedules: list[Schedule] | None = None) -> str:

@@ -7,6 +7,7 @@ receives the object whole and never reaches into the environment itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from bot.flood import FloodLimiter
 from bot.leader import Leadership, elect
 from bot.metrics import Metrics
 from bot.parsing import Parser, RuleSet, load_rules
-from storage.db import create_engine, create_sessionmaker, session_scope, upgrade
+from storage.db import create_engine, create_sessionmaker, needs_upgrade, session_scope, upgrade
 
 if TYPE_CHECKING:
     from bot.ports import Jobs, Notifier
@@ -63,6 +64,8 @@ class Services:
         self.rules = load_rules(self.settings.rules_path)
         self.parser = Parser(self.rules)
         if migrate:
+            if await needs_upgrade(self.settings.database_url):
+                await self._backup("pre-migration")
             await upgrade(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)
         self.sessionmaker = create_sessionmaker(self.engine)
@@ -72,6 +75,25 @@ class Services:
         )
         self._opened = True
         log.info("services opened", extra={"database": self.engine.url.render_as_string()})
+
+    async def _backup(self, kind: str) -> None:
+        from bot.backup import backup_directory, scheduled_backup
+
+        settings = self.settings
+        directory = backup_directory(settings.database_url, settings.backup_dir)
+        made = await asyncio.to_thread(
+            scheduled_backup,
+            settings.database_url,
+            directory,
+            kind=kind,
+            keep=max(settings.backup_keep, 1),
+            now=self.clock.now(),
+        )
+        log.info("backup written", extra={"kind": kind, "path": str(made)})
+
+    async def backup(self) -> None:
+        """The nightly backup (run by the scheduler's leader)."""
+        await self._backup("nightly")
 
     def bind(self, jobs: Jobs, notifier: Notifier) -> None:
         """Bind the adapter's ports: the scheduler runtime and the check-ins' background work."""

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -115,6 +115,32 @@ def in_thread(fn, *args):  # type: ignore[no-untyped-def]
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(fn, *args).result()
+
+
+async def needs_upgrade(url: str) -> bool:
+    """Whether an existing dutybot database is behind the newest migration (SQLite or PostgreSQL)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    if is_sqlite(url):
+        database = make_url(url).database
+        if not database or database == ":memory:" or not await asyncio.to_thread(Path(database).exists):
+            return False
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+
+            def current(sync_connection: Connection) -> str | bool | None:
+                if not inspect(sync_connection).has_table("alembic_version"):
+                    return False
+                return MigrationContext.configure(sync_connection).get_current_revision()
+
+            found = await connection.run_sync(current)
+    finally:
+        await engine.dispose()
+    if found is False:
+        return False
+    return found != ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
