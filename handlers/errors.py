@@ -8,6 +8,9 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
+from bot.health import is_transient
+from handlers.webhook import redelivered_on_outage
+
 log = logging.getLogger(__name__)
 
 SORRY = "抱歉，刚才处理时出了点问题，已记录日志。请稍后再试；如果一直不行，请联系管理员。"
@@ -23,6 +26,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             "chat_id": update.effective_chat.id if update.effective_chat else None,
             "user_id": update.effective_user.id if update.effective_user else None,
         }
+    if error is not None and is_transient(error) and redelivered_on_outage():
+        # Answered 503: Telegram delivers the update again once the database is back. Asking the
+        # user to resend would store it twice.
+        log.warning(
+            "update deferred: the database is unavailable", extra={**ids, "error": type(error).__name__}
+        )
+        return
     log.error("handler error %s", type(error).__name__, exc_info=error, extra=ids)
     if isinstance(error, Forbidden | NetworkError) or not isinstance(update, Update):
         return

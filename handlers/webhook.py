@@ -62,6 +62,12 @@ async def _count_update(update: Update, context: Any) -> None:
     services.metrics.update_handled(update_kind(update), services.clock.now())
 
 
+def redelivered_on_outage() -> bool:
+    """Whether the update being processed came through the webhook, which answers a passing
+    outage with 503 so that Telegram delivers it again (the user need not resend it)."""
+    return _failures.get() is not None
+
+
 async def _note_failure(update: object, context: Any) -> None:
     """Error handler: remember the failure for the webhook request processing this update."""
     failures = _failures.get()

@@ -24,11 +24,26 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# SQLSTATEs of a server that is going away, starting up or full: connection exceptions (08…),
+# admin/crash shutdown and "cannot connect now" (57P01-57P03), too many connections (53300).
+TRANSIENT_SQLSTATES = {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300"}
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    for candidate in (error, getattr(error, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether `error` is a passing failure of the database or the network (worth a retry)."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    if isinstance(error, DBAPIError) and (
+        error.connection_invalidated or _sqlstate(error.orig) in TRANSIENT_SQLSTATES
+    ):
         return True
-    return isinstance(error, TRANSIENT_ERRORS)
+    return isinstance(error, TRANSIENT_ERRORS) or _sqlstate(error) in TRANSIENT_SQLSTATES
 
 
 def _prepare_sqlite_file(url: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
 from telegram.ext import TypeHandler
 
@@ -119,6 +119,19 @@ async def test_a_database_outage_asks_telegram_to_deliver_again(web) -> None:  #
     harness.app.add_handler(TypeHandler(Update, flaky), group=10_001)
     response = await _post(client, _update(CHECK_IN, harness.clock.now()))
     assert response.status_code == 503 and response.headers["Retry-After"]
+    assert not [c for c in harness.api.sent("sendMessage") if "出了点问题" in c.text], "not asked to resend"
+
+    for sqlstate in ("57P03", "53300", "57P01"):  # starting up, too many clients, shutting down
+        cause = type("PostgresError", (Exception,), {"sqlstate": sqlstate})("server not ready")
+        failures.clear()
+
+        async def refusing(update: Update, context: Any, cause: Exception = cause) -> None:
+            raise DBAPIError("SELECT 1", {}, cause)
+
+        harness.app.remove_handler(harness.app.handlers[10_001][0], group=10_001)
+        harness.app.add_handler(TypeHandler(Update, refusing), group=10_001)
+        response = await _post(client, _update(CHECK_IN, harness.clock.now()))
+        assert response.status_code == 503, sqlstate
 
     async def buggy(update: Update, context: Any) -> None:
         raise ValueError("a bug, not an outage: delivering again would not help")
