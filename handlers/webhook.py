@@ -118,6 +118,7 @@ class ChatTurns:
     concurrently, at most `limit` at once (so a card's button never races its own check-in)."""
 
     def __init__(self, limit: int) -> None:
+        self.in_flight = 0  # updates being processed now (a graceful stop waits for them)
         self._slots = asyncio.Semaphore(max(1, limit))
         self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
 
@@ -174,10 +175,12 @@ class TelegramWebhook(_Base):
         started = time.perf_counter()
         failures: list[BaseException] = []
         token = _failures.set(failures)
+        self.turns.in_flight += 1
         try:
             async with self.turns.turn(_chat_key(update)):
                 await self.app.process_update(update)
         finally:
+            self.turns.in_flight -= 1
             _failures.reset(token)
         # After a transient failure (answered 503) Telegram delivers the update again.
         transient = [e for e in failures if is_transient(e)]
@@ -235,13 +238,14 @@ class HttpServer:
         secret: str | None = None,
         max_concurrent: int = 16,
     ) -> None:
+        self.turns = ChatTurns(max_concurrent)
         routes: list[Any] = [
             (r"/healthz", Healthz, {"app": app}),
             (r"/metrics", MetricsPage, {"app": app}),
         ]
         if webhook_path is not None:
             path = "/" + webhook_path.strip("/")
-            turns = ChatTurns(max_concurrent)
+            turns = self.turns
             routes.append(
                 (rf"{re.escape(path)}/?", TelegramWebhook, {"app": app, "secret": secret, "turns": turns})
             )
@@ -264,8 +268,14 @@ class HttpServer:
         self.port = sockets[0].getsockname()[1]
         return self.port
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 25.0) -> None:
+        """Stop accepting, let the updates in flight finish (their replies sent), then close."""
         self._server.stop()
+        deadline = time.monotonic() + grace
+        while self.turns.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.turns.in_flight:
+            log.warning("stopping with updates still in flight", extra={"in_flight": self.turns.in_flight})
         await self._server.close_all_connections()
 
 

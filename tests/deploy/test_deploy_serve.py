@@ -153,3 +153,37 @@ async def test_one_chat_in_order_different_chats_at_once() -> None:
     await asyncio.gather(*tasks)
     assert events[3:] == ["end a1", "start a2", "end a2"]
     assert turns._chats == {}, "no lock is kept for a chat that went quiet"
+
+
+async def test_a_stop_lets_the_updates_in_flight_finish_with_their_replies(database_url: str) -> None:
+    """SIGTERM (the stop event) while an update is being processed: the server stops accepting,
+    the update is finished and answered 200 with its reply sent, then the bot exits."""
+    from telegram import Update
+    from telegram.ext import TypeHandler
+
+    settings = _settings(database_url)
+    api = MemoryBotAPI()
+    app = build_application(Services(settings), request=api, rate_limiter=None)
+    started = asyncio.Event()
+
+    async def slow(update: Update, context: Any) -> None:
+        started.set()
+        await asyncio.sleep(1.0)  # a slow database, say
+
+    app.add_handler(TypeHandler(Update, slow), group=-50)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, settings, webhook=True, stop=stop))
+    port = settings.webhook_port
+    await _until(lambda: api.sent("setWebhook"))
+    update = {"update_id": 9, "message": message_dict(USER, "/help")}
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        posted = asyncio.create_task(
+            client.post(f"http://127.0.0.1:{port}/telegram", json=update, headers={SECRET_HEADER: SECRET})
+        )
+        await asyncio.wait_for(started.wait(), timeout=10)
+        stop.set()
+        response = await posted
+    assert response.status_code == 200
+    assert api.sent("sendMessage", chat_id=USER.id), "the reply went out before the bot stopped"
+    await asyncio.wait_for(task, timeout=30)
+    assert not app.running
