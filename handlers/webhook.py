@@ -119,6 +119,8 @@ class ChatTurns:
 
     def __init__(self, limit: int) -> None:
         self.in_flight = 0  # updates being processed now (a graceful stop waits for them)
+        self.idle = asyncio.Event()
+        self.idle.set()
         self._slots = asyncio.Semaphore(max(1, limit))
         self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
 
@@ -176,11 +178,14 @@ class TelegramWebhook(_Base):
         failures: list[BaseException] = []
         token = _failures.set(failures)
         self.turns.in_flight += 1
+        self.turns.idle.clear()
         try:
             async with self.turns.turn(_chat_key(update)):
                 await self.app.process_update(update)
         finally:
             self.turns.in_flight -= 1
+            if not self.turns.in_flight:
+                self.turns.idle.set()
             _failures.reset(token)
         # After a transient failure (answered 503) Telegram delivers the update again.
         transient = [e for e in failures if is_transient(e)]
@@ -271,10 +276,9 @@ class HttpServer:
     async def stop(self, *, grace: float = 25.0) -> None:
         """Stop accepting, let the updates in flight finish (their replies sent), then close."""
         self._server.stop()
-        deadline = time.monotonic() + grace
-        while self.turns.in_flight and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if self.turns.in_flight:
+        try:
+            await asyncio.wait_for(self.turns.idle.wait(), timeout=grace)
+        except TimeoutError:
             log.warning("stopping with updates still in flight", extra={"in_flight": self.turns.in_flight})
         await self._server.close_all_connections()
 
