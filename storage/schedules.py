@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select, update
-from sqlalchemy.engine import CursorResult, ScalarResult
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import AuditLog, Delivery, HolidayOverride, Schedule, ScheduleRun
+from storage.models import AuditLog, Delivery, HolidayOverride, Schedule, ScheduleRun, id_col
 
 UTC = dt.UTC
 
@@ -180,15 +180,11 @@ async def claim_next(
             update(Delivery)
             .where(col(Delivery.id) == next_id, col(Delivery.status) == "pending")
             .values(status="claimed", claimed_at=now.astimezone(UTC), attempts=col(Delivery.attempts) + 1)
-            .returning(col(Delivery.id), col(Delivery.member_id), col(Delivery.text))
+            .returning(id_col(Delivery.id), col(Delivery.member_id), col(Delivery.text))
             .execution_options(synchronize_session=False)
         )
     ).first()
-    if not row:
-        return None
-    delivery_id, member_id, text = row
-    assert delivery_id is not None  # a primary key
-    return Claimed(delivery_id, member_id, text)
+    return Claimed(*row) if row else None
 
 
 async def mark_deliveries(
@@ -286,12 +282,11 @@ async def snoozed_deliveries(*, session: AsyncSession) -> list[Delivery]:
 
 async def due_snoozes(*, session: AsyncSession, now: dt.datetime) -> list[int]:
     query = (
-        select(col(Delivery.id))
+        select(id_col(Delivery.id))
         .where(col(Delivery.snooze_until) <= now.astimezone(UTC))
         .order_by(col(Delivery.id))
     )
-    # Primary keys, never NULL (the column is typed int | None for unsaved rows).
-    return list(cast("ScalarResult[int]", (await session.execute(query)).scalars()))
+    return list((await session.execute(query)).scalars())
 
 
 async def take_snooze(*, session: AsyncSession, delivery_id: int) -> bool:
