@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast
 
-from sqlalchemy import Connection, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage import sqlite_driver
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Errors after which the same work may succeed when tried again (the database unreachable for now).
@@ -68,7 +76,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -79,14 +87,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # Sent by the driver in the same trip to its thread as the transaction's first statement.
         # Read-only units (READ_ONLY options) take no write lock: in WAL mode they read a snapshot
         # while check-ins go on writing.
         read_only = conn.get_execution_options().get("read_only", False)
-        conn.connection.driver_connection.begin_with_next_statement(
-            "BEGIN" if read_only else "BEGIN IMMEDIATE"
-        )
+        driver = cast(sqlite_driver.FewTripsConnection, conn.connection.driver_connection)
+        driver.begin_with_next_statement("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -101,7 +108,7 @@ def create_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> asyn
     return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -120,7 +127,7 @@ def upgrade_sync(url: str, revision: str = "head") -> None:
     in_thread(command.upgrade, alembic_config(url), revision)
 
 
-def in_thread(fn, *args):  # type: ignore[no-untyped-def]
+def in_thread(fn: Callable[[*Ts], T], *args: *Ts) -> T:
     """Call a blocking function that runs its own event loop, even from inside a running loop."""
     try:
         asyncio.get_running_loop()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import InviteCode
 
@@ -29,14 +32,16 @@ async def create_invite(
 
 
 async def get_invite(*, session: AsyncSession, code: str) -> InviteCode | None:
-    return (await session.execute(select(InviteCode).where(InviteCode.code == code))).scalar_one_or_none()
+    return (
+        await session.execute(select(InviteCode).where(col(InviteCode.code) == code))
+    ).scalar_one_or_none()
 
 
 async def take_use(*, session: AsyncSession, invite_id: int) -> bool:
     """Spend one use of a code atomically; False when none is left (a concurrent redeemer won)."""
     result = await session.execute(
         update(InviteCode)
-        .where(InviteCode.id == invite_id, InviteCode.uses_left > 0)
-        .values(uses_left=InviteCode.uses_left - 1)
+        .where(col(InviteCode.id) == invite_id, col(InviteCode.uses_left) > 0)
+        .values(uses_left=col(InviteCode.uses_left) - 1)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast("CursorResult[Any]", result).rowcount)

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Mapped
+from sqlmodel import Field, SQLModel, col
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def id_col(column: int | None) -> Mapped[int]:
+    """`col()` for a primary key selected as a value: the attribute is typed `int | None` (a row
+    not yet flushed has no id), but a row read back always has one."""
+    return cast("Mapped[int]", col(column))
 
 
 class Role(StrEnum):

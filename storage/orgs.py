@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import AuditLog, Member, Org, OrgKind, Role
 
@@ -24,18 +25,20 @@ async def get_org(*, session: AsyncSession, org_id: int) -> Org | None:
 
 
 async def get_org_by_name(*, session: AsyncSession, name: str) -> Org | None:
-    return (await session.execute(select(Org).where(Org.name == name))).scalar_one_or_none()
+    return (await session.execute(select(Org).where(col(Org.name) == name))).scalar_one_or_none()
 
 
 async def list_orgs(*, session: AsyncSession) -> list[Org]:
-    return list((await session.execute(select(Org).order_by(Org.id))).scalars())
+    return list((await session.execute(select(Org).order_by(col(Org.id)))).scalars())
 
 
 def subtree_ids(orgs: list[Org], root_id: int) -> list[int]:
     """Ids of `root_id` and every org below it, root first (breadth-first)."""
     children: dict[int | None, list[int]] = {}
     for org in orgs:
-        children.setdefault(org.parent_id, []).append(org.id)  # type: ignore[arg-type]
+        org_id = org.id
+        assert org_id is not None  # read from the database, so flushed
+        children.setdefault(org.parent_id, []).append(org_id)
     out, queue = [], [root_id]
     while queue:
         current = queue.pop(0)
@@ -50,7 +53,7 @@ async def org_subtree_ids(*, session: AsyncSession, root_id: int) -> list[int]:
 
 async def get_member(*, session: AsyncSession, telegram_id: int) -> Member | None:
     return (
-        await session.execute(select(Member).where(Member.telegram_id == telegram_id))
+        await session.execute(select(Member).where(col(Member.telegram_id) == telegram_id))
     ).scalar_one_or_none()
 
 
@@ -63,16 +66,17 @@ async def create_member(
     role: str = Role.cadre,
     username: str | None = None,
 ) -> Member:
-    member = Member(telegram_id=telegram_id, name=name, org_id=org.id, role=role, username=username)  # type: ignore[arg-type]
+    assert org.id is not None  # the org is flushed (read or created through this module)
+    member = Member(telegram_id=telegram_id, name=name, org_id=org.id, role=role, username=username)
     session.add(member)
     await session.flush()
     return member
 
 
 async def list_members(*, session: AsyncSession, org_ids: list[int] | None = None) -> list[Member]:
-    query = select(Member).where(Member.active.is_(True)).order_by(Member.org_id, Member.id)
+    query = select(Member).where(col(Member.active).is_(True)).order_by(col(Member.org_id), col(Member.id))
     if org_ids is not None:
-        query = query.where(Member.org_id.in_(org_ids))
+        query = query.where(col(Member.org_id).in_(org_ids))
     return list((await session.execute(query)).scalars())
 
 
@@ -97,16 +101,20 @@ async def audit(
 
 
 async def get_org_by_group_chat(*, session: AsyncSession, chat_id: int) -> Org | None:
-    query = select(Org).where(Org.group_chat_id == chat_id).order_by(Org.id).limit(1)
+    query = select(Org).where(col(Org.group_chat_id) == chat_id).order_by(col(Org.id)).limit(1)
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def first_root_org(*, session: AsyncSession) -> Org | None:
-    query = select(Org).where(Org.parent_id.is_(None)).order_by(Org.id).limit(1)
+    query = select(Org).where(col(Org.parent_id).is_(None)).order_by(col(Org.id)).limit(1)
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def member_counts(*, session: AsyncSession) -> dict[int, int]:
     """Active members per org id."""
-    query = select(Member.org_id, func.count()).where(Member.active.is_(True)).group_by(Member.org_id)
+    query = (
+        select(col(Member.org_id), func.count())
+        .where(col(Member.active).is_(True))
+        .group_by(col(Member.org_id))
+    )
     return {org_id: int(n) for org_id, n in (await session.execute(query)).all()}

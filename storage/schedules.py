@@ -5,27 +5,45 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict, Unpack, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import AuditLog, Delivery, HolidayOverride, Schedule, ScheduleRun
+from storage.models import AuditLog, Delivery, HolidayOverride, Schedule, ScheduleRun, id_col
 
 UTC = dt.UTC
 
 
 # --- schedules ---------------------------------------------------------------------------------
 async def list_schedules(*, session: AsyncSession) -> list[Schedule]:
-    return list((await session.execute(select(Schedule).order_by(Schedule.id))).scalars())
+    return list((await session.execute(select(Schedule).order_by(col(Schedule.id)))).scalars())
 
 
 async def get_schedule(*, session: AsyncSession, schedule_id: int) -> Schedule | None:
     return await session.get(Schedule, schedule_id)
 
 
-async def add_schedule(*, session: AsyncSession, **fields: object) -> Schedule:
-    schedule = Schedule(**fields)  # type: ignore[arg-type]
+class ScheduleFields(TypedDict):
+    """The columns add_schedule sets (the others take their defaults)."""
+
+    rule_text: str
+    cron: str
+    special: NotRequired[str | None]
+    timezone: NotRequired[str]
+    org_id: NotRequired[int | None]
+    kind: NotRequired[str]
+    holiday_policy: NotRequired[str]
+    paused: NotRequired[bool]
+    created_by: NotRequired[int | None]
+    created_at: NotRequired[dt.datetime]
+
+
+async def add_schedule(*, session: AsyncSession, **fields: Unpack[ScheduleFields]) -> Schedule:
+    schedule = Schedule(**fields)
     session.add(schedule)
     await session.flush()
     return schedule
@@ -33,34 +51,34 @@ async def add_schedule(*, session: AsyncSession, **fields: object) -> Schedule:
 
 async def remove_schedule(*, session: AsyncSession, schedule_id: int) -> bool:
     """Delete a schedule with its runs and deliveries."""
-    runs = select(ScheduleRun.id).where(ScheduleRun.schedule_id == schedule_id)
-    await session.execute(delete(Delivery).where(Delivery.run_id.in_(runs)))
-    await session.execute(delete(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id))
-    result = await session.execute(delete(Schedule).where(Schedule.id == schedule_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    runs = select(col(ScheduleRun.id)).where(col(ScheduleRun.schedule_id) == schedule_id)
+    await session.execute(delete(Delivery).where(col(Delivery.run_id).in_(runs)))
+    await session.execute(delete(ScheduleRun).where(col(ScheduleRun.schedule_id) == schedule_id))
+    result = await session.execute(delete(Schedule).where(col(Schedule.id) == schedule_id))
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 async def has_marker(
     *, session: AsyncSession, action: str, object_id: int | None = None, prefix: bool = False
 ) -> bool:
     """Whether an event (an admin's edit, a one-time warning) is in the audit log."""
-    match = AuditLog.action.startswith(action) if prefix else AuditLog.action == action
+    match = col(AuditLog.action).startswith(action) if prefix else col(AuditLog.action) == action
     query = select(func.count()).select_from(AuditLog).where(match)
     if object_id is not None:
-        query = query.where(AuditLog.object_id == object_id)
+        query = query.where(col(AuditLog.object_id) == object_id)
     return bool((await session.execute(query)).scalar_one())
 
 
 # --- holiday overrides -------------------------------------------------------------------------
 async def list_overrides(*, session: AsyncSession, year: int | None = None) -> list[HolidayOverride]:
-    query = select(HolidayOverride).order_by(HolidayOverride.day)
+    query = select(HolidayOverride).order_by(col(HolidayOverride.day))
     if year is not None:
-        query = query.where(HolidayOverride.day.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+        query = query.where(col(HolidayOverride.day).between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
     return list((await session.execute(query)).scalars())
 
 
 async def overrides_map(*, session: AsyncSession) -> dict[dt.date, bool]:
-    rows = await session.execute(select(HolidayOverride.day, HolidayOverride.is_holiday))
+    rows = await session.execute(select(col(HolidayOverride.day), col(HolidayOverride.is_holiday)))
     return {day: is_holiday for day, is_holiday in rows}
 
 
@@ -68,7 +86,7 @@ async def set_override(
     *, session: AsyncSession, day: dt.date, is_holiday: bool, note: str = ""
 ) -> HolidayOverride:
     row = (
-        await session.execute(select(HolidayOverride).where(HolidayOverride.day == day))
+        await session.execute(select(HolidayOverride).where(col(HolidayOverride.day) == day))
     ).scalar_one_or_none()
     if row is None:
         row = HolidayOverride(day=day, is_holiday=is_holiday, note=note)
@@ -80,14 +98,14 @@ async def set_override(
 
 
 async def remove_override(*, session: AsyncSession, day: dt.date) -> bool:
-    result = await session.execute(delete(HolidayOverride).where(HolidayOverride.day == day))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    result = await session.execute(delete(HolidayOverride).where(col(HolidayOverride.day) == day))
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 # --- runs --------------------------------------------------------------------------------------
 async def find_run(*, session: AsyncSession, schedule_id: int, fire_time: dt.datetime) -> ScheduleRun | None:
     query = select(ScheduleRun).where(
-        ScheduleRun.schedule_id == schedule_id, ScheduleRun.fire_time == fire_time.astimezone(UTC)
+        col(ScheduleRun.schedule_id) == schedule_id, col(ScheduleRun.fire_time) == fire_time.astimezone(UTC)
     )
     return (await session.execute(query)).scalar_one_or_none()
 
@@ -107,12 +125,16 @@ async def create_run(
 
 
 async def latest_run_time(*, session: AsyncSession, schedule_id: int) -> dt.datetime | None:
-    query = select(func.max(ScheduleRun.fire_time)).where(ScheduleRun.schedule_id == schedule_id)
+    query = select(func.max(ScheduleRun.fire_time)).where(col(ScheduleRun.schedule_id) == schedule_id)
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def unfinished_runs(*, session: AsyncSession) -> list[ScheduleRun]:
-    query = select(ScheduleRun).where(ScheduleRun.status.in_(("pending", "running"))).order_by(ScheduleRun.id)
+    query = (
+        select(ScheduleRun)
+        .where(col(ScheduleRun.status).in_(("pending", "running")))
+        .order_by(col(ScheduleRun.id))
+    )
     return list((await session.execute(query)).scalars())
 
 
@@ -120,7 +142,7 @@ async def set_run_status(*, session: AsyncSession, run_id: int, status: str, fin
     values: dict[str, object] = {"status": status}
     if finished:
         values["finished_at"] = dt.datetime.now(UTC)
-    await session.execute(update(ScheduleRun).where(ScheduleRun.id == run_id).values(**values))
+    await session.execute(update(ScheduleRun).where(col(ScheduleRun.id) == run_id).values(**values))
 
 
 # --- deliveries (the outbox) -------------------------------------------------------------------
@@ -147,18 +169,18 @@ async def claim_next(
     search starts there instead of rescanning the run. None when nothing is pending.
     """
     next_id = (
-        select(Delivery.id)
-        .where(Delivery.run_id == run_id, Delivery.status == "pending", Delivery.id > after_id)
-        .order_by(Delivery.id)
+        select(col(Delivery.id))
+        .where(col(Delivery.run_id) == run_id, col(Delivery.status) == "pending", col(Delivery.id) > after_id)
+        .order_by(col(Delivery.id))
         .limit(1)
         .scalar_subquery()
     )
     row = (
         await session.execute(
             update(Delivery)
-            .where(Delivery.id == next_id, Delivery.status == "pending")
-            .values(status="claimed", claimed_at=now.astimezone(UTC), attempts=Delivery.attempts + 1)
-            .returning(Delivery.id, Delivery.member_id, Delivery.text)
+            .where(col(Delivery.id) == next_id, col(Delivery.status) == "pending")
+            .values(status="claimed", claimed_at=now.astimezone(UTC), attempts=col(Delivery.attempts) + 1)
+            .returning(id_col(Delivery.id), col(Delivery.member_id), col(Delivery.text))
             .execution_options(synchronize_session=False)
         )
     ).first()
@@ -171,9 +193,11 @@ async def mark_deliveries(
     """Record many outcomes at once: (delivery id, status, sent_at, error)."""
     if not outcomes:
         return
+    # The Core table, not the entity: an executemany UPDATE of the entity is an ORM bulk update.
+    table = cast(Table, inspect(Delivery).local_table)
     await session.execute(
-        update(Delivery.__table__)  # type: ignore[attr-defined]
-        .where(Delivery.__table__.c.id == bindparam("delivery_id"))  # type: ignore[attr-defined]
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"))
         .values(
             status=bindparam("new_status"), sent_at=bindparam("new_sent_at"), error=bindparam("new_error")
         ),
@@ -200,27 +224,29 @@ async def mark_delivery(
     values: dict[str, object] = {"status": status, "error": error}
     if sent_at is not None:
         values["sent_at"] = sent_at.astimezone(UTC)
-    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+    await session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
 
 
 async def expire_claims(*, session: AsyncSession, run_id: int) -> int:
     """Claimed but never confirmed (the process died mid-send): the outcome is unknown, never resent."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.run_id == run_id, Delivery.status == "claimed")
+        .where(col(Delivery.run_id) == run_id, col(Delivery.status) == "claimed")
         .values(status="unknown", error="interrupted before the outcome was known")
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 async def count_pending(*, session: AsyncSession, run_id: int) -> int:
-    query = select(func.count()).where(Delivery.run_id == run_id, Delivery.status == "pending")
+    query = select(func.count()).where(col(Delivery.run_id) == run_id, col(Delivery.status) == "pending")
     return int((await session.execute(query)).scalar_one())
 
 
 async def delivery_counts(*, session: AsyncSession, run_id: int) -> dict[str, int]:
     rows = await session.execute(
-        select(Delivery.status, func.count()).where(Delivery.run_id == run_id).group_by(Delivery.status)
+        select(col(Delivery.status), func.count())
+        .where(col(Delivery.run_id) == run_id)
+        .group_by(col(Delivery.status))
     )
     return {status: int(n) for status, n in rows}
 
@@ -233,27 +259,33 @@ async def nudges_sent_since(
     for start in range(0, len(member_ids), 500):
         chunk = member_ids[start : start + 500]
         rows = await session.execute(
-            select(Delivery.member_id, func.count())
-            .join(ScheduleRun, ScheduleRun.id == Delivery.run_id)
-            .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+            select(col(Delivery.member_id), func.count())
+            .join(ScheduleRun, col(ScheduleRun.id) == col(Delivery.run_id))
+            .join(Schedule, col(Schedule.id) == col(ScheduleRun.schedule_id))
             .where(
-                Schedule.kind == "nudge",
-                Delivery.member_id.in_(chunk),
-                Delivery.sent_at >= since.astimezone(UTC),
+                col(Schedule.kind) == "nudge",
+                col(Delivery.member_id).in_(chunk),
+                col(Delivery.sent_at) >= since.astimezone(UTC),
             )
-            .group_by(Delivery.member_id)
+            .group_by(col(Delivery.member_id))
         )
         counts.update({member_id: int(n) for member_id, n in rows})
     return counts
 
 
 async def snoozed_deliveries(*, session: AsyncSession) -> list[Delivery]:
-    query = select(Delivery).where(Delivery.snooze_until.is_not(None)).order_by(Delivery.snooze_until)
+    query = (
+        select(Delivery).where(col(Delivery.snooze_until).is_not(None)).order_by(col(Delivery.snooze_until))
+    )
     return list((await session.execute(query)).scalars())
 
 
 async def due_snoozes(*, session: AsyncSession, now: dt.datetime) -> list[int]:
-    query = select(Delivery.id).where(Delivery.snooze_until <= now.astimezone(UTC)).order_by(Delivery.id)
+    query = (
+        select(id_col(Delivery.id))
+        .where(col(Delivery.snooze_until) <= now.astimezone(UTC))
+        .order_by(col(Delivery.id))
+    )
     return list((await session.execute(query)).scalars())
 
 
@@ -261,7 +293,7 @@ async def take_snooze(*, session: AsyncSession, delivery_id: int) -> bool:
     """Clear a due snooze before re-sending it, so a crash never sends it twice."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.snooze_until.is_not(None))
+        .where(col(Delivery.id) == delivery_id, col(Delivery.snooze_until).is_not(None))
         .values(snooze_until=None)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast("CursorResult[Any]", result).rowcount)

@@ -19,31 +19,35 @@ the URL handling and the pool stay SQLAlchemy's own.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar, cast
 
 import aiosqlite
 
 T = TypeVar("T")
+# The parameters SQLAlchemy passes with a statement: a sequence (qmark style) or a mapping (named).
+Parameters: TypeAlias = Sequence[Any] | Mapping[str, Any]
 
 
 class BufferedCursor(aiosqlite.Cursor):
     """A cursor whose execute runs the statement and fetches every row in one trip."""
 
+    _conn: FewTripsConnection  # set by aiosqlite.Cursor.__init__ from the argument
+
     def __init__(self, conn: FewTripsConnection) -> None:
-        super().__init__(conn, None)  # type: ignore[arg-type]  # sqlite3 cursors live in the thread
+        super().__init__(conn, None)  # type: ignore[arg-type]  # no sqlite3 cursor: each execute opens one in the thread
         self._rows: list[Any] = []
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> BufferedCursor:
-        conn: FewTripsConnection = self._conn  # type: ignore[assignment]
+        conn = self._conn
 
         def run() -> tuple[list[Any], Any, int, int | None]:
             cursor = conn._conn.cursor()
             try:
-                cursor.execute(sql, () if parameters is None else parameters)
+                cursor.execute(sql, () if parameters is None else cast("Parameters", parameters))
                 rows = cursor.fetchall() if cursor.description else []
                 return rows, cursor.description, cursor.rowcount, cursor.lastrowid
             finally:
@@ -53,12 +57,12 @@ class BufferedCursor(aiosqlite.Cursor):
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> BufferedCursor:
-        conn: FewTripsConnection = self._conn  # type: ignore[assignment]
+        conn = self._conn
 
         def run() -> tuple[int, int | None]:
             cursor = conn._conn.cursor()
             try:
-                cursor.executemany(sql, parameters)
+                cursor.executemany(sql, cast("Iterable[Parameters]", parameters))
                 return cursor.rowcount, cursor.lastrowid
             finally:
                 cursor.close()
@@ -68,7 +72,7 @@ class BufferedCursor(aiosqlite.Cursor):
         return self
 
     async def executescript(self, sql_script: str) -> BufferedCursor:
-        conn: FewTripsConnection = self._conn  # type: ignore[assignment]
+        conn = self._conn
 
         def run() -> None:
             conn._conn.executescript(sql_script).close()
@@ -157,7 +161,7 @@ class FewTripsConnection(aiosqlite.Connection):
         return await self._execute(lambda: run(self._conn))
 
     @aiosqlite.context.contextmanager
-    async def cursor(self) -> BufferedCursor:  # type: ignore[override]
+    async def cursor(self) -> aiosqlite.Cursor:  # a BufferedCursor (aiosqlite's Result is invariant)
         return BufferedCursor(self)
 
     async def commit(self) -> None:

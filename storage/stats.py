@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import DutyRecord, Evidence, Leave, Member, Org
+from storage.models import DutyRecord, Evidence, Leave, Member, Org, id_col
 
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 2000
@@ -28,16 +29,16 @@ class RecordScope:
     org_ids: tuple[int, ...] | None
     member_id: int | None = None
 
-    def conditions(self, start: dt.date, end: dt.date) -> list[Any]:
-        conds: list[Any] = [
-            DutyRecord.deleted_at.is_(None),  # type: ignore[union-attr]
-            DutyRecord.date >= start,
-            DutyRecord.date <= end,
+    def conditions(self, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+        conds = [
+            col(DutyRecord.deleted_at).is_(None),
+            col(DutyRecord.date) >= start,
+            col(DutyRecord.date) <= end,
         ]
         if self.member_id is not None:
-            conds.append(DutyRecord.member_id == self.member_id)
+            conds.append(col(DutyRecord.member_id) == self.member_id)
         elif self.org_ids is not None:
-            conds.append(DutyRecord.org_id.in_(self.org_ids))  # type: ignore[attr-defined]
+            conds.append(col(DutyRecord.org_id).in_(self.org_ids))
         return conds
 
 
@@ -93,15 +94,15 @@ async def category_counts(
     r = DutyRecord
     query = (
         select(
-            r.org_id,
-            r.category,
-            r.keyword,
+            col(r.org_id),
+            col(r.category),
+            col(r.keyword),
             func.count(),
-            func.coalesce(func.sum(r.issues_found), 0),
-            func.coalesce(func.sum(r.issues_fixed), 0),
+            _total(r.issues_found),
+            _total(r.issues_fixed),
         )
         .where(*scope.conditions(start, end))
-        .group_by(r.org_id, r.category, r.keyword)
+        .group_by(col(r.org_id), col(r.category), col(r.keyword))
     )
     rows = (await session.execute(query)).all()
     return [CategoryCount(int(o), c, k, int(n), int(f), int(x)) for o, c, k, n, f, x in rows]
@@ -111,7 +112,7 @@ async def reporting_member_ids(
     *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date
 ) -> set[int]:
     """Members with at least one live record in [start, end]."""
-    query = select(DutyRecord.member_id).where(*scope.conditions(start, end)).distinct()
+    query = select(col(DutyRecord.member_id)).where(*scope.conditions(start, end)).distinct()
     return {int(m) for m in (await session.execute(query)).scalars()}
 
 
@@ -127,14 +128,14 @@ async def last_record_dates(
     ids = sorted(member_ids)
     for i in range(0, len(ids), CHUNK):
         query = (
-            select(r.member_id, func.max(r.date))
+            select(col(r.member_id), func.max(r.date))
             .where(
-                r.member_id.in_(ids[i : i + CHUNK]),  # type: ignore[attr-defined]
-                r.date >= start,
-                r.date <= end,
-                r.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(r.member_id).in_(ids[i : i + CHUNK]),
+                col(r.date) >= start,
+                col(r.date) <= end,
+                col(r.deleted_at).is_(None),
             )
-            .group_by(r.member_id)
+            .group_by(col(r.member_id))
         )
         out.update({int(m): _as_date(d) for m, d in (await session.execute(query)).all()})
     return out
@@ -160,18 +161,18 @@ async def weekly_activity(
     r = DutyRecord
     starts = sorted(week_starts)
     bucket = case(
-        *((r.date >= start, index) for index, start in reversed(list(enumerate(starts)))), else_=-1
+        *((col(r.date) >= start, index) for index, start in reversed(list(enumerate(starts)))), else_=-1
     ).label("week")
     query = (
         select(
-            r.org_id,
+            col(r.org_id),
             bucket,
             func.count(),
-            func.coalesce(func.sum(r.issues_found), 0),
-            func.coalesce(func.sum(r.issues_fixed), 0),
+            _total(r.issues_found),
+            _total(r.issues_fixed),
         )
         .where(*scope.conditions(starts[0], starts[-1] + dt.timedelta(days=6)))
-        .group_by(r.org_id, bucket)
+        .group_by(col(r.org_id), bucket)
     )
     rows = (await session.execute(query)).all()
     return [WeekActivity(int(o), int(w), int(n), int(f), int(x)) for o, w, n, f, x in rows]
@@ -182,21 +183,28 @@ async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -
     m = Member
     query = (
         # created_at raw: parsing 10,000 SQLite timestamps costs more than the query
-        select(m.id, m.name, m.org_id, m.role, m.unreachable, type_coerce(m.created_at, String))
-        .where(m.active.is_(True))  # type: ignore[attr-defined]
-        .order_by(m.org_id, m.id)
+        select(
+            id_col(m.id),
+            col(m.name),
+            col(m.org_id),
+            col(m.role),
+            col(m.unreachable),
+            type_coerce(m.created_at, String),
+        )
+        .where(col(m.active).is_(True))
+        .order_by(col(m.org_id), col(m.id))
     )
     if org_ids is not None:
-        query = query.where(m.org_id.in_(org_ids))  # type: ignore[attr-defined]
+        query = query.where(col(m.org_id).in_(org_ids))
     return [MemberRow(*row) for row in (await session.execute(query)).all()]
 
 
 async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -> set[int]:
     """Members with a leave (not cancelled) that overlaps [start, end]."""
-    query = select(Leave.member_id).where(
-        Leave.cancelled.is_(False),  # type: ignore[attr-defined]
-        Leave.start <= end,
-        Leave.end >= start,
+    query = select(col(Leave.member_id)).where(
+        col(Leave.cancelled).is_(False),
+        col(Leave.start) <= end,
+        col(Leave.end) >= start,
     )
     return {int(m) for m in (await session.execute(query)).scalars()}
 
@@ -211,7 +219,7 @@ class OrgRow:
 
 async def org_rows(*, session: AsyncSession) -> list[OrgRow]:
     """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs)."""
-    query = select(Org.id, Org.name, Org.parent_id, Org.kind).order_by(Org.id)
+    query = select(id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind)).order_by(col(Org.id))
     return [OrgRow(*row) for row in (await session.execute(query)).all()]
 
 
@@ -221,27 +229,27 @@ async def ledger_rows(
     """Every live record in [start, end] with its org, member and evidence count, in date order."""
     r = DutyRecord
     # Correlated, so it reads only the period's evidence rows (indexed by record_id).
-    evidence = select(func.count()).where(Evidence.record_id == r.id).scalar_subquery()
+    evidence = select(func.count()).where(col(Evidence.record_id) == col(r.id)).scalar_subquery()
     query = (
         select(
-            Org.name,
-            Member.name,
-            r.category,
-            r.keyword,
-            r.date,
-            r.participants,
-            r.duration_min,
-            r.issues_found,
-            r.issues_fixed,
-            r.source_text,
+            col(Org.name),
+            col(Member.name),
+            col(r.category),
+            col(r.keyword),
+            col(r.date),
+            col(r.participants),
+            col(r.duration_min),
+            col(r.issues_found),
+            col(r.issues_fixed),
+            col(r.source_text),
             evidence,
-            r.created_at,
-            r.updated_at,
+            col(r.created_at),
+            col(r.updated_at),
         )
-        .join(Org, Org.id == r.org_id)
-        .join(Member, Member.id == r.member_id)
+        .join(Org, col(Org.id) == col(r.org_id))
+        .join(Member, col(Member.id) == col(r.member_id))
         .where(*scope.conditions(start, end))
-        .order_by(r.org_id, r.date, r.id)
+        .order_by(col(r.org_id), col(r.date), col(r.id))
     )
     rows = (await session.execute(query)).all()
     return [
@@ -262,6 +270,11 @@ async def ledger_rows(
         )
         for o, n, c, k, d, p, dm, f, x, s, e, ca, ua in rows
     ]
+
+
+def _total(column: int | None) -> ColumnElement[int]:
+    """SUM(column), 0 over no rows or only NULLs (COALESCE: never NULL, whatever the column)."""
+    return cast("ColumnElement[int]", func.coalesce(func.sum(column), 0))
 
 
 def _as_date(value: Any) -> dt.date:

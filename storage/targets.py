@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.db import serialize
-from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, Target
+from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, Target, id_col
 from storage.orgs import audit
 
 SEEDED_ACTION = "targets.seeded"
@@ -28,9 +29,9 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[list[int]]:
 
 # --- targets ------------------------------------------------------------------------------------
 async def list_targets(*, session: AsyncSession, include_removed: bool = False) -> list[Target]:
-    query = select(Target).order_by(Target.id)
+    query = select(Target).order_by(col(Target.id))
     if not include_removed:
-        query = query.where(Target.active.is_(True))
+        query = query.where(col(Target.active).is_(True))
     return list((await session.execute(query)).scalars())
 
 
@@ -58,12 +59,12 @@ async def set_target(
 ) -> tuple[Target, bool]:
     """Add a target, or update the count and period of the active one with the same subject and
     binding (category, form, org kind, role, scope). Returns (target, created)."""
-    query = select(Target).where(Target.active.is_(True))
+    query = select(Target).where(col(Target.active).is_(True))
     for key in ("category", "form", "org_kind", "role", "scope"):
         value = fields.get(key)
         column = getattr(Target, key)
         query = query.where(column.is_(None) if value is None else column == value)
-    existing = (await session.execute(query.order_by(Target.id).limit(1))).scalar_one_or_none()
+    existing = (await session.execute(query.order_by(col(Target.id)).limit(1))).scalar_one_or_none()
     if existing is None:
         return await add_target(session=session, actor=actor, **fields), True
     for key in ("name", "count", "period"):
@@ -114,14 +115,16 @@ async def seed_defaults(*, session: AsyncSession, defaults: list[dict[str, Any]]
     transaction-scoped advisory lock keeps replicas starting together from seeding twice.
     """
     await serialize(session, "seed-targets")
-    seeded = await session.execute(select(AuditLog.id).where(AuditLog.action == SEEDED_ACTION).limit(1))
+    seeded = await session.execute(
+        select(col(AuditLog.id)).where(col(AuditLog.action) == SEEDED_ACTION).limit(1)
+    )
     if seeded.first() is not None:
         return 0
-    if (await session.execute(select(Target.id).limit(1))).first() is not None:
+    if (await session.execute(select(col(Target.id)).limit(1))).first() is not None:
         await audit(session=session, actor=None, action=SEEDED_ACTION, detail="targets already present")
         return 0
     for row in defaults:
-        session.add(Target(**{k: row.get(k) for k in TARGET_FIELDS if k in row}))
+        session.add(Target(**{k: row[k] for k in TARGET_FIELDS if k in row}))
     await audit(session=session, actor=None, action=SEEDED_ACTION, detail=f"{len(defaults)} default targets")
     await session.flush()
     return len(defaults)
@@ -141,22 +144,22 @@ async def record_counts(
 
     `by` is "member" or "org"; one query per chunk of ids.
     """
-    column = DutyRecord.member_id if by == "member" else DutyRecord.org_id
+    column = col(DutyRecord.member_id) if by == "member" else col(DutyRecord.org_id)
     cats = sorted(set(categories)) if categories is not None else None
     out: list[tuple[int, str, str | None, int]] = []
     for part in chunks(list(ids)):
         query = (
-            select(column, DutyRecord.category, DutyRecord.keyword, func.count())
+            select(column, col(DutyRecord.category), col(DutyRecord.keyword), func.count())
             .where(
                 column.in_(part),
-                DutyRecord.date >= start,
-                DutyRecord.date <= end,
-                DutyRecord.deleted_at.is_(None),
+                col(DutyRecord.date) >= start,
+                col(DutyRecord.date) <= end,
+                col(DutyRecord.deleted_at).is_(None),
             )
-            .group_by(column, DutyRecord.category, DutyRecord.keyword)
+            .group_by(column, col(DutyRecord.category), col(DutyRecord.keyword))
         )
         if cats is not None:
-            query = query.where(DutyRecord.category.in_(cats))
+            query = query.where(col(DutyRecord.category).in_(cats))
         out.extend((row[0], row[1], row[2], row[3]) for row in await session.execute(query))
     return out
 
@@ -164,7 +167,7 @@ async def record_counts(
 async def org_kinds(*, session: AsyncSession, org_ids: Sequence[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for part in chunks(sorted(set(org_ids))):
-        rows = await session.execute(select(Org.id, Org.kind).where(Org.id.in_(part)))
+        rows = await session.execute(select(id_col(Org.id), col(Org.kind)).where(col(Org.id).in_(part)))
         out.update({row[0]: row[1] for row in rows})
     return out
 
@@ -175,10 +178,10 @@ async def add_exemption(
 ) -> bool:
     """Record an exemption; False when it was already there (idempotent, also under a race)."""
     exists = await session.execute(
-        select(Exemption.id).where(
-            Exemption.member_id == member_id,
-            Exemption.target_id == target_id,
-            Exemption.period_start == period_start,
+        select(col(Exemption.id)).where(
+            col(Exemption.member_id) == member_id,
+            col(Exemption.target_id) == target_id,
+            col(Exemption.period_start) == period_start,
         )
     )
     if exists.first() is not None:
@@ -205,10 +208,10 @@ async def exemptions_by_member(
     out: set[tuple[int, int, dt.date]] = set()
     for part in chunks(list(member_ids)):
         rows = await session.execute(
-            select(Exemption.member_id, Exemption.target_id, Exemption.period_start).where(
-                Exemption.member_id.in_(part),
-                Exemption.target_id.in_(list(target_ids)),
-                Exemption.period_start.in_(starts),
+            select(col(Exemption.member_id), col(Exemption.target_id), col(Exemption.period_start)).where(
+                col(Exemption.member_id).in_(part),
+                col(Exemption.target_id).in_(list(target_ids)),
+                col(Exemption.period_start).in_(starts),
             )
         )
         out.update((row[0], row[1], row[2]) for row in rows)
@@ -225,12 +228,12 @@ async def exemptions_by_org(
     out: set[tuple[int, int, dt.date]] = set()
     for part in chunks(list(org_ids)):
         rows = await session.execute(
-            select(Member.org_id, Exemption.target_id, Exemption.period_start)
-            .join(Member, Member.id == Exemption.member_id)
+            select(col(Member.org_id), col(Exemption.target_id), col(Exemption.period_start))
+            .join(Member, col(Member.id) == col(Exemption.member_id))
             .where(
-                Member.org_id.in_(part),
-                Exemption.target_id.in_(list(target_ids)),
-                Exemption.period_start.in_(starts),
+                col(Member.org_id).in_(part),
+                col(Exemption.target_id).in_(list(target_ids)),
+                col(Exemption.period_start).in_(starts),
             )
         )
         out.update((row[0], row[1], row[2]) for row in rows)
@@ -241,7 +244,8 @@ async def exemptions_by_org(
 async def add_leave(
     *, session: AsyncSession, member: Member, start: dt.date, end: dt.date, reason: str = ""
 ) -> Leave:
-    leave = Leave(member_id=member.id, start=start, end=end, reason=reason[:200])  # type: ignore[arg-type]
+    assert member.id is not None  # a member read from the database
+    leave = Leave(member_id=member.id, start=start, end=end, reason=reason[:200])
     session.add(leave)
     await session.flush()
     await audit(
@@ -259,15 +263,16 @@ async def list_leaves(*, session: AsyncSession, member_id: int, since: dt.date) 
     """The member's leave that has not ended before `since`, not cancelled, earliest first."""
     rows = await session.execute(
         select(Leave)
-        .where(Leave.member_id == member_id, Leave.cancelled.is_(False), Leave.end >= since)
-        .order_by(Leave.start, Leave.id)
+        .where(col(Leave.member_id) == member_id, col(Leave.cancelled).is_(False), col(Leave.end) >= since)
+        .order_by(col(Leave.start), col(Leave.id))
     )
     return list(rows.scalars())
 
 
 async def cancel_leaves(*, session: AsyncSession, member: Member, since: dt.date) -> list[Leave]:
     """Cancel the member's current and future leave; returns what was cancelled."""
-    leaves = await list_leaves(session=session, member_id=member.id, since=since)  # type: ignore[arg-type]
+    assert member.id is not None  # a member read from the database
+    leaves = await list_leaves(session=session, member_id=member.id, since=since)
     for leave in leaves:
         leave.cancelled = True
         session.add(leave)
@@ -287,12 +292,12 @@ async def members_on_leave(*, session: AsyncSession, member_ids: Sequence[int], 
     out: set[int] = set()
     for part in chunks(list(member_ids)):
         rows = await session.execute(
-            select(Leave.member_id)
+            select(col(Leave.member_id))
             .where(
-                Leave.member_id.in_(part),
-                Leave.cancelled.is_(False),
-                Leave.start <= on,
-                Leave.end >= on,
+                col(Leave.member_id).in_(part),
+                col(Leave.cancelled).is_(False),
+                col(Leave.start) <= on,
+                col(Leave.end) >= on,
             )
             .distinct()
         )
