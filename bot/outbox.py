@@ -568,11 +568,11 @@ class Outbox:
             if run is None or schedule is None:
                 continue
             if run.status == "pending":
-                await self._plan(schedule, run_id)  # type: ignore[arg-type]
+                await self._plan(schedule, run_id)
             reports.append(await self.deliver(run_id))
         for schedule in schedules:
             spec = Spec.of(schedule)
-            since = max(schedule.created_at, latest[schedule.id] or schedule.created_at)  # type: ignore[index]
+            since = max(schedule.created_at, latest[schedule.id] or schedule.created_at)
             missed = fire_times_between(spec, calendar, since.astimezone(spec.tz), now)
             if not missed:
                 continue

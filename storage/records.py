@@ -6,13 +6,14 @@ import datetime as dt
 import functools
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, inspect, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlmodel import col
 
 from storage.models import DutyRecord, Evidence, Member, utcnow
 from storage.sqlite_driver import FewTripsConnection
@@ -22,8 +23,8 @@ async def records_of_message(*, session: AsyncSession, chat_id: int, message_id:
     """Every record (live or deleted) made from one message, in the order the text names them."""
     query = (
         select(DutyRecord)
-        .where(DutyRecord.chat_id == chat_id, DutyRecord.message_id == message_id)
-        .order_by(DutyRecord.activity_index)
+        .where(col(DutyRecord.chat_id) == chat_id, col(DutyRecord.message_id) == message_id)
+        .order_by(col(DutyRecord.activity_index))
     )
     return list((await session.execute(query)).scalars())
 
@@ -32,8 +33,8 @@ async def records_of_card(*, session: AsyncSession, chat_id: int, card_message_i
     """The records a confirmation card shows."""
     query = (
         select(DutyRecord)
-        .where(DutyRecord.card_chat_id == chat_id, DutyRecord.card_message_id == card_message_id)
-        .order_by(DutyRecord.activity_index)
+        .where(col(DutyRecord.card_chat_id) == chat_id, col(DutyRecord.card_message_id) == card_message_id)
+        .order_by(col(DutyRecord.activity_index))
     )
     return list((await session.execute(query)).scalars())
 
@@ -58,12 +59,12 @@ _VALUE_COLUMNS = (
 @functools.cache
 def _insert_for_member_statement() -> ReturningInsert[Any]:
     """Built once: INSERT … SELECT over bound parameters, so every call hits the compiled cache."""
-    table = DutyRecord.__table__
+    table = cast(Table, inspect(DutyRecord).local_table)
     values = [bindparam(f"v_{name}", type_=table.c[name].type) for name in _VALUE_COLUMNS]
-    source = select(Member.id, Member.org_id, *values).where(
-        Member.telegram_id == bindparam("v_telegram_id"),
-        Member.active.is_(True),
-        Member.unreachable.is_(False),
+    source = select(col(Member.id), col(Member.org_id), *values).where(
+        col(Member.telegram_id) == bindparam("v_telegram_id"),
+        col(Member.active).is_(True),
+        col(Member.unreachable).is_(False),
     )
     return (
         insert(table)  # the Core table: with parameters, an ORM insert would turn into a bulk insert
@@ -159,10 +160,10 @@ async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int
     if chats:
         await session.execute(
             update(DutyRecord)
-            .where(DutyRecord.id.in_(list(chats)))
+            .where(col(DutyRecord.id).in_(list(chats)))
             .values(
-                card_chat_id=case(chats, value=DutyRecord.id),
-                card_message_id=case(messages, value=DutyRecord.id),
+                card_chat_id=case(chats, value=col(DutyRecord.id)),
+                card_message_id=case(messages, value=col(DutyRecord.id)),
             )
             .execution_options(synchronize_session=False)
         )
@@ -171,8 +172,8 @@ async def set_cards(*, session: AsyncSession, cards: Sequence[tuple[Sequence[int
 async def last_live_record(*, session: AsyncSession, member_id: int) -> DutyRecord | None:
     query = (
         select(DutyRecord)
-        .where(DutyRecord.member_id == member_id, DutyRecord.deleted_at.is_(None))
-        .order_by(DutyRecord.created_at.desc(), DutyRecord.id.desc())
+        .where(col(DutyRecord.member_id) == member_id, col(DutyRecord.deleted_at).is_(None))
+        .order_by(col(DutyRecord.created_at).desc(), col(DutyRecord.id).desc())
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
@@ -181,8 +182,8 @@ async def last_live_record(*, session: AsyncSession, member_id: int) -> DutyReco
 async def recent_records(*, session: AsyncSession, member_id: int, limit: int = 5) -> list[DutyRecord]:
     query = (
         select(DutyRecord)
-        .where(DutyRecord.member_id == member_id, DutyRecord.deleted_at.is_(None))
-        .order_by(DutyRecord.date.desc(), DutyRecord.id.desc())
+        .where(col(DutyRecord.member_id) == member_id, col(DutyRecord.deleted_at).is_(None))
+        .order_by(col(DutyRecord.date).desc(), col(DutyRecord.id).desc())
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
@@ -193,14 +194,14 @@ async def category_counts(
 ) -> dict[str, int]:
     """Live records of a member per category with start <= date <= end."""
     query = (
-        select(DutyRecord.category, func.count())
+        select(col(DutyRecord.category), func.count())
         .where(
-            DutyRecord.member_id == member_id,
-            DutyRecord.deleted_at.is_(None),
-            DutyRecord.date >= start,
-            DutyRecord.date <= end,
+            col(DutyRecord.member_id) == member_id,
+            col(DutyRecord.deleted_at).is_(None),
+            col(DutyRecord.date) >= start,
+            col(DutyRecord.date) <= end,
         )
-        .group_by(DutyRecord.category)
+        .group_by(col(DutyRecord.category))
     )
     return {category: int(count) for category, count in (await session.execute(query)).all()}
 
@@ -209,9 +210,9 @@ async def evidence_counts(*, session: AsyncSession, record_ids: Sequence[int]) -
     if not record_ids:
         return {}
     query = (
-        select(Evidence.record_id, func.count())
-        .where(Evidence.record_id.in_(list(record_ids)))
-        .group_by(Evidence.record_id)
+        select(col(Evidence.record_id), func.count())
+        .where(col(Evidence.record_id).in_(list(record_ids)))
+        .group_by(col(Evidence.record_id))
     )
     return {rid: int(n) for rid, n in (await session.execute(query)).all()}
 
@@ -222,8 +223,8 @@ async def add_evidence(
     """Attach a file to a record; False when that very file is already attached."""
     if file_unique_id:
         existing = await session.execute(
-            select(Evidence.id).where(
-                Evidence.record_id == record_id, Evidence.file_unique_id == file_unique_id
+            select(col(Evidence.id)).where(
+                col(Evidence.record_id) == record_id, col(Evidence.file_unique_id) == file_unique_id
             )
         )
         if existing.first() is not None:
