@@ -199,3 +199,28 @@ def week_of_heading(text: str) -> str | None:
 def starts_with_date(text: str) -> bool:
     m = DATE_RE.match(text)
     return m is not None
+
+
+_DEADLINE = re.compile(
+    r"(?:(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*[日号]|(?P<end>底|末))|(?<![\d月])(?P<d2>\d{1,2})\s*[日号]"
+    r"|(?P<end2>本月底|本月末|月底|月末|年底|年末))\s*(?:前|之前|以前)(?![往来去进])"
+)
+_DONE_BY = re.compile(r"已|了")
+
+
+def deadline_ahead(text: str, ref: dt.date) -> int | None:
+    """Where `text` sets a deadline still ahead of ref's day (11月30日前完成整改, 月底前报送), or None:
+    what it asks for has not happened yet."""
+    if "前" not in text:
+        return None
+    m = _DEADLINE.search(text)
+    if m is None or _DONE_BY.search(text, m.end()):
+        return None
+    if m.group("m"):
+        month = int(m.group("m"))
+        ahead = month >= ref.month if m.group("end") else (month, int(m.group("d"))) >= (ref.month, ref.day)
+    elif m.group("d2"):
+        ahead = int(m.group("d2")) >= ref.day
+    else:
+        ahead = True
+    return m.start() if ahead else None

@@ -8,7 +8,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 
-from bot.parsing.dates import find_date, find_dates, week_of_heading
+from bot.parsing.dates import deadline_ahead, find_date, find_dates, week_of_heading
 from bot.parsing.fields import find_duration, find_issues, find_participants
 from bot.parsing.numbers import NUM, to_int
 from bot.parsing.rules import RuleSet
@@ -394,7 +394,15 @@ class Parser:
             if clause.question or self._first_cue(self._question, ctext, skip) is not None:
                 asked = True
                 continue
+            if self._first_cue(self._notice, ctext, skip) is not None or (
+                self._heading is not None and self._heading.search(ctext)
+            ):
+                noticed = True
+                continue
             plan_at = self._first_cue(self._plan, ctext, skip)
+            due = deadline_ahead(ctext, ref)  # a deadline still ahead: what it asks for is not done yet
+            if due is not None and (plan_at is None or due < plan_at):
+                plan_at = due
             if plan_at is not None:
                 # A plan cue governs the act of its own phrase and those after it, not one before it.
                 cut = _phrase_start(ctext, plan_at)
@@ -418,11 +426,6 @@ class Parser:
             if self._cancel is not None and self._cancel.search(ctext):
                 cancelled.append(ctext)
                 blocked = True
-                continue
-            if self._first_cue(self._notice, ctext, skip) is not None or (
-                self._heading is not None and self._heading.search(ctext)
-            ):
-                noticed = True
                 continue
             participants = find_participants(ctext)
             duration = find_duration(ctext)
