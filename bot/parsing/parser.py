@@ -174,8 +174,14 @@ _LISTED = re.compile(
 _OCCURRENCES = re.compile(
     rf"(?:开展|召开|举办|组织|进行|举行|开|搞)了?\s*(?:共|共计)?\s*(?<![第\d.])(?P<n>{NUM})\s*(?:次|场|期)\s*(?:的)?\s*$"
 )
+# …or right after it: 召开支委会2次, 开展谈心谈话活动3场.
+_OCCURRENCES_AFTER = re.compile(
+    rf"(?:活动|会议)?\s*(?:共|共计)?\s*(?P<n>{NUM})\s*(?:次|场)(?!\s*(?:人|的|会))"
+)
 # A vague repetition (多次召开…) counts no occurrences and lists nothing: one record.
 _VAGUE_REPEAT = re.compile(r"多次|数次|多轮|若干次|屡次|反复")
+# A running tally over a period (今年以来先后召开…12次, 累计开展…) reports no separate events: one record.
+_TALLY = re.compile(r"以来|累计|先后|截至|截止|至今|年度共")
 _MAX_OCCURRENCES = 12
 _QUOTES = re.compile(r"“[^”]{0,80}”|「[^」]{0,80}」|\"[^\"]{0,80}\"|《[^》]{0,80}》")
 _TITLES = re.compile(r"《[^》]{0,80}》")
@@ -221,8 +227,8 @@ def _same_form(a: str, b: str) -> bool:
     return len(sa) >= 2 and len(sb) >= 2 and (sa in sb or sb in sa)
 
 
-def _occurrences(text: str, pos: int) -> int:
-    m = _OCCURRENCES.search(text, max(0, pos - 12), pos)
+def _occurrences(text: str, pos: int, end: int) -> int:
+    m = _OCCURRENCES.search(text, max(0, pos - 12), pos) or _OCCURRENCES_AFTER.match(text, end)
     if m is None:
         return 1
     n = to_int(m.group("n"))
@@ -518,7 +524,7 @@ class Parser:
         """The records one clause makes: one, or one per listed form, or one per stated occurrence."""
         category, word = decided[0], decided[1]
         pos = next((h[3] for h in hits if h[0] == category and h[1] == word), 0)
-        count = _occurrences(ctext, pos)
+        count = 1 if _TALLY.search(ctext) else _occurrences(ctext, pos, pos + len(word))
         if count > 1:
             days = [d for d in find_dates(ctext[:pos], ref, day, week) if d <= ref]
             if len(days) != count:
