@@ -270,9 +270,12 @@ class Parser:
 
     # -- keyword matching -------------------------------------------------------------------------
 
-    def _hits(self, text: str) -> list[tuple[str, str, int, int]]:
-        """(category, keyword, weight, offset) for every keyword among the tokens of a clause."""
+    def _hits(self, text: str, end: int | None = None) -> list[tuple[str, str, int, int]]:
+        """(category, keyword, weight, offset) for every keyword among the tokens of a clause
+        (of its first `end` characters when given)."""
         hits: list[tuple[str, str, int, int]] = []
+        if end is not None:
+            text = text[:end]
         openers = self._openers
         if not any(text[i : i + 2] in openers for i in range(len(text) - 1)):
             return hits
@@ -394,9 +397,6 @@ class Parser:
             quoted = _quoted_spans(ctext)
             framing = self._framing(ctext, not clause.last_in_sentence)
             skip = framing + quoted if quoted else framing
-            hits = self._hits(ctext)
-            if hits:
-                named = True
             if clause.question or self._first_cue(self._question, ctext, skip) is not None:
                 asked = True
                 continue
@@ -412,7 +412,7 @@ class Parser:
             if plan_at is not None:
                 # A plan cue governs the act of its own phrase and those after it, not one before it.
                 cut = _phrase_start(ctext, plan_at)
-                hits = [h for h in hits if h[3] < cut]
+                hits = [h for h in self._hits(ctext, cut) if h[3] < cut]
                 before = self._decide([h for h in hits if not _inside(h[3], framing)], ctext)
                 if before is None or before[2] < rules.weak_weight:
                     plans.append(ctext)
@@ -433,6 +433,9 @@ class Parser:
                 cancelled.append(ctext)
                 blocked = True
                 continue
+            if plan_at is None:
+                hits = self._hits(ctext)
+            named = named or bool(hits)
             participants = find_participants(ctext)
             duration = find_duration(ctext)
             found, fixed, all_fixed = find_issues(ctext)
