@@ -42,6 +42,12 @@ _MONTH = re.compile(
     r"(?=\s*[，,]?\s*(?:以来|期间|里|内)?\s*[，,]?\s*(?:先后|共|共计|累计|分别|集中|陆续|又|再次|已|已经|还|就)?\s*"
     r"(?:开展|召开|组织|举办|进行|举行|开了|开过|开|参加|完成|走访|深入|带领|带队|约谈|对))"
 )
+# …or opens the clause as its time, before a comma (2026年11月，支部开展…; 11月上旬，…).
+_MONTH_LEAD = re.compile(
+    r"(?:(?P<back>去年|前年|今年)|(?P<year>\d{4})\s*年)?\s*"
+    r"(?:(?P<last>上个?月)|(?P<month>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月份?)"
+    r"(?:上旬|中旬|下旬|初|中)?\s*[，,]"
+)
 
 _REL_OFFSET = {
     "大前天": -3,
@@ -177,6 +183,11 @@ def find_date(text: str, ref: dt.date, in_force: dt.date, week: str = "") -> dt.
         if found is not None:
             return found
     if "月" in text:
+        lead = _MONTH_LEAD.match(text)
+        if lead is not None:
+            found = _month_start(lead, ref)
+            if found is not None:
+                return found
         for m in _MONTH.finditer(text):
             found = _month_start(m, ref)
             if found is not None:
