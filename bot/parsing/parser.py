@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import re
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 
 from bot.parsing.dates import deadline_ahead, find_date, find_dates, week_of_heading
@@ -182,14 +183,31 @@ _OCCURRENCES_AFTER = re.compile(
 _VAGUE_REPEAT = re.compile(r"多次|数次|多轮|若干次|屡次|反复")
 # A running tally over a period (今年以来先后召开…12次, 累计开展…) reports no separate events: one record.
 _TALLY = re.compile(r"以来|累计|先后|截至|截止|至今|年度共")
-_MAX_OCCURRENCES = 12
+_MAX_OCCURRENCES = 12  # more events or listed forms than this in one clause are no real report
+_FAR = 1 << 62
+# How far before a keyword the object_before cues look (their patterns reach about 30 characters).
+_OBJECT_REACH = 48
 _QUOTES = re.compile(r"“[^”]{0,80}”|「[^」]{0,80}」|\"[^\"]{0,80}\"|《[^》]{0,80}》")
 _TITLES = re.compile(r"《[^》]{0,80}》")
 _PHRASE_END = re.compile(r"[，,]")
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
-    return any(a <= pos < b for a, b in spans)
+    """Whether `pos` lies in one of `spans` (sorted, not overlapping)."""
+    if not spans:
+        return False
+    i = bisect_right(spans, (pos, _FAR)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _phrases(text: str) -> list[tuple[int, int]]:
@@ -315,7 +333,10 @@ class Parser:
                 category in self._objectish
                 and (
                     (self._object_after is not None and self._object_after.match(text, end))
-                    or (self._object_before is not None and self._object_before.search(text, 0, pos))
+                    or (
+                        self._object_before is not None
+                        and self._object_before.search(text, max(0, pos - _OBJECT_REACH), pos)
+                    )
                 )
             ):
                 weight = weight // _DEMOTED_SHARE or 1
@@ -396,7 +417,7 @@ class Parser:
             ctext = clause.text
             quoted = _quoted_spans(ctext)
             framing = self._framing(ctext, not clause.last_in_sentence)
-            skip = framing + quoted if quoted else framing
+            skip = _merge(framing + quoted) if quoted else framing
             if clause.question or self._first_cue(self._question, ctext, skip) is not None:
                 asked = True
                 continue
@@ -540,7 +561,7 @@ class Parser:
         for c, w, weight, p in sorted(hits, key=lambda h: h[3]):
             if p < end or c != category or weight < self.rules.form_weight:
                 continue
-            if not _LISTED.fullmatch(ctext, end, p):
+            if not _LISTED.fullmatch(ctext, end, p) or len(out) >= _MAX_OCCURRENCES:
                 break
             out.append(_Draft(c, w, day, stated is not None, replace(details), sentence))
             end = p + len(w)
