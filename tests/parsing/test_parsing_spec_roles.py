@@ -259,6 +259,15 @@ NOT_A_CHECK_IN: list[tuple[str, str, str]] = [
     # headings and theme lines
     ("三是理论学习与业务工作相结合", FRI, INTENT_NOTICE),
     ("关于开展2026年度民主评议党员工作的通知", FRI, INTENT_NOTICE),
+    ("主题党日活动方案", FRI, INTENT_REPORT),  # a document named by a form
+    ("开展专项检查的目的在于发现问题、解决问题", FRI, INTENT_NOTICE),  # an explanation, not an act
+    ("组织生活会前，要认真开展谈心谈话", FRI, INTENT_NOTICE),
+    # questions asking how often or whether there is a rule
+    ("党课一年讲几次", FRI, INTENT_QUESTION),
+    ("支部书记讲党课有没有次数要求", FRI, INTENT_QUESTION),
+    # plans about what comes next
+    ("今后，我们将进一步加强督促检查", FRI, INTENT_PLAN),
+    ("下一步，支部将继续抓好理论学习，定期开展主题党日活动", FRI, INTENT_PLAN),
 ]
 
 
