@@ -138,6 +138,10 @@ def find_dates(text: str, ref: dt.date, in_force: dt.date, week: str = "") -> li
         found = _resolve_back(text, m, ref, in_force, week)
         if found is not None:
             out.append(found)
+        if m.group("wk") and m.group("pre"):
+            # 上周三和周五: the week named first holds for the weekdays listed after it
+            week = m.group("pre").replace("个", "")
+            week = "本" if week == "这" else week
     return out
 
 

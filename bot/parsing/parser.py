@@ -179,6 +179,10 @@ _OCCURRENCES = re.compile(
 _OCCURRENCES_AFTER = re.compile(
     rf"(?:活动|会议)?\s*(?:共|共计)?\s*(?P<n>{NUM})\s*(?:次|场)(?!\s*(?:人|的|会))"
 )
+# Dates listed with 和/、/及 and then 各/分别 before the act: one record per date.
+_EACH_DAY = re.compile(
+    r"(?:日|号|周[一二三四五六日天]|星期[一二三四五六日天])\s*(?:和|及|、|与)[^，,。；;]{1,12}?(?:各|分别)"
+)
 # A vague repetition (多次召开…) counts no occurrences and lists nothing: one record.
 _VAGUE_REPEAT = re.compile(r"多次|数次|多轮|若干次|屡次|反复")
 # A running tally over a period (今年以来先后召开…12次, 累计开展…) reports no separate events: one record.
@@ -549,6 +553,11 @@ class Parser:
         category, word = decided[0], decided[1]
         pos = next((h[3] for h in hits if h[0] == category and h[1] == word), 0)
         count = 1 if _TALLY.search(ctext) else _occurrences(ctext, pos, pos + len(word))
+        if count == 1 and _EACH_DAY.search(ctext, 0, pos):
+            # 周三和周五各开了一次党小组会: one record on each date listed
+            days = [d for d in find_dates(ctext[:pos], ref, day, week) if d <= ref]
+            if 1 < len(days) <= _MAX_OCCURRENCES:
+                return [_Draft(category, word, d, True, replace(details), sentence) for d in days]
         if count > 1:
             days = [d for d in find_dates(ctext[:pos], ref, day, week) if d <= ref]
             if len(days) != count:

@@ -155,6 +155,8 @@ OCCURRENCES: list[Row] = [
     ("本月开展了3次谈心谈话", FRI, [("talk", D, None, None, None, None)] * 3),
     ("本周一和周三分别召开了两次党小组会", FRI, [_org("2026-11-23"), _org("2026-11-25")]),
     ("上月召开了2次支部委员会", FRI, [_org("2026-10-01")] * 2),
+    ("上周三和周五各开了一次党小组会", FRI, [_org("2026-11-18"), _org("2026-11-20")]),
+    ("这个月搞了两次主题党日", FRI, [_org()] * 2),
     ("本周召开支委会2次", FRI, [_org()] * 2),
     ("督办了两次", FRI, [("oversee", D, None, None, None, None)]),
     ("多次召开专题会研究整改工作", FRI, [("deploy", D, None, None, None, None)]),
@@ -247,6 +249,7 @@ NOT_A_CHECK_IN: list[tuple[str, str, str]] = [
     ("民主评议党员怎么打分", FRI, INTENT_QUESTION),
     ("这周的主题党日准备开展什么内容", FRI, INTENT_QUESTION),
     ("请问组织生活会一年开几次", FRI, INTENT_QUESTION),
+    ("11月份的主题党日开了没", FRI, INTENT_QUESTION),
     # notices, directives and requirements addressed to others
     ("各党支部要在12月10日前召开组织生活会", FRI, INTENT_NOTICE),
     ("请各支部于月底前报送主题党日活动记录", FRI, INTENT_NOTICE),
