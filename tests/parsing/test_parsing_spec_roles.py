@@ -68,7 +68,7 @@ FRAMING: list[Row] = [
     ("为社区老人开展义诊", FRI, [("service", D, None, None, None, None)]),
     # a framing phrase that names a form is no second record either
     (
-        "为落实民主生活会整改措施，11月19日，局党委召开青年干部座谈会，30余名青年干部参加",
+        "为推进组织生活会查摆问题整改，11月19日，公司党委召开新员工座谈会，30余名新员工参加",
         FRI,
         [("research", "2026-11-19", 30, None, None, None)],
     ),
@@ -109,7 +109,7 @@ RESTATEMENTS: list[Row] = [
         [("study", "2026-11-22", None, None, None, None)],
     ),
     (
-        "11月16日，社区党委召开共建单位座谈会。街道党工委书记参加会议并与基层党员谈心谈话",
+        "11月16日，社区党委召开驻区单位座谈会。街道负责同志参加会议并与大家逐一交心谈心",
         FRI,
         [("research", "2026-11-16", None, None, None, None)],
     ),
@@ -193,7 +193,7 @@ DONE_AND_PLAN: list[Row] = [
     ("计划下周开支委会", FRI, []),
     ("明年一季度将召开民主生活会", FRI, []),
     ("11月30日前完成整改", FRI, []),  # a deadline still ahead
-    ("参加本期培训的人员共40余名，他们将于12月3日至5日参加集中培训", FRI, []),
+    ("本期学员共40余名新任支部委员，大家将于12月3日到党校报到学习", FRI, []),
 ]
 
 DATES: list[Row] = [
@@ -231,13 +231,13 @@ NUMBERS: list[Row] = [
     ("开展“十个一”主题党日活动", FRI, [_org()]),
     ("走访慰问了8户困难党员，做到“走访一人、温暖一家”", FRI, [("service", D, None, None, None, None)]),
     (
-        "督导组检查发现，被检查单位存在4个方面11个问题",
+        "督导组检查发现，所查的3个社区有11个问题",
         FRI,
         [("inspect", D, None, None, 11, None)],
     ),
     ("巡察组发现问题20个，已整改15个", FRI, [("inspect", D, None, None, 20, 15)]),
     ("目前，巡察组已发现问题9个", FRI, [("inspect", D, None, None, 9, None)]),
-    ("上轮巡察反馈的问题，已完成整改18个，未完成2个", FRI, [("oversee", D, None, None, None, 18)]),
+    ("上轮督查反馈的问题，目前已完成整改18个，未完成2个", FRI, [("oversee", D, None, None, None, 18)]),
 ]
 
 NOT_A_CHECK_IN: list[tuple[str, str, str]] = [
