@@ -76,6 +76,7 @@ def run_cli(args: Any, settings: Any, *, stdin: TextIO, stdout: TextIO) -> int:
         "records": [{**r.to_json(), "keyword": r.keyword, "span": list(r.span)} for r in result.records],
         "plans": list(result.plans),
         "cancelled": list(result.cancelled),
+        "intent": result.intent,
     }
     stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     stdout.flush()

@@ -8,7 +8,7 @@ from bot.parsing.numbers import NUM, to_int, to_number
 
 _PEOPLE_WORDS = "人|党员|干部|同志|群众|学员|职工|居民|同学|青年|委员|成员|支委|书记|村民|老人|代表|积极分子|班子成员|志愿者"
 _PEOPLE = re.compile(
-    rf"(?<![第\d.零〇一二两三四五六七八九十百])(?P<n>{NUM})\s*(?:多|余)?\s*"
+    rf"(?<![第\d.零〇一二两三四五六七八九十百前末])(?P<n>{NUM})\s*(?:多|余)?\s*"
     rf"(?:人次|人(?!民)|名(?!单|义|称|额)|位(?!置)|个(?=[^，,。；;\d个的]{{0,3}}?(?:{_PEOPLE_WORDS})))"
 )
 _COUNT_FIELD = re.compile(r"人数\s*[：:]?\s*(?P<n>\d+)(?!\s*[\d.]|\s*(?:个|家|户|份|次))")
@@ -22,6 +22,12 @@ _EXCLUDE_AFTER = re.compile(r"\s*(?:缺席|请假|缺勤|未到会|未参加|没
 _PREFER_BEFORE = re.compile(
     r"(?:参加|参会|参训|参评|参赛|参与|到会|实到|出席|共计|一共|总共|共|全体|到了|来了|去了|一行)[^，,；;。\d]{0,6}$"
 )
+# Head counts joined by 和/及/与/、 into one group of participants add up (20名老党员和1名新党员).
+_JOINED = re.compile(r"[^，,。；;\d]{0,8}?(?:和|及|与|以及|、)")
+# Numbers inside a quoted slogan or title are no counts.
+_QUOTED = re.compile(r"“[^”]{0,60}”|《[^》]{0,60}》|「[^」]{0,60}」|\"[^\"]{0,60}\"")
+# A planned length (原计划两小时) gives way to the actual one.
+_PLANNED = re.compile(r"(?:原计划|原定|计划|预计|预定|拟)[^，,。；;\d]{0,2}$")
 _PREFER_AFTER = re.compile(r"\s*(?:都|全部|均)?(?:参加|参会|参与|出席|到会|到场|参训)")
 
 _NUM_START = r"(?<![\d.零〇一二两三四五六七八九十百千])"  # a numeral is read from its first character only
@@ -43,10 +49,14 @@ _CLOCK_CN = re.compile(
 _UNIT = r"\s*(?:个|条|项|处|件|起|例)"
 _FOUND = (
     re.compile(
-        rf"(?:发现|查找|查摆|指出|找出|梳理出|排查出|查出)(?:了|出)?[^，,。；;\d]{{0,12}}?问题[^，,。；;\d]{{0,3}}?\s*(?:共|共计)?\s*(?P<n>{NUM}){_UNIT}"
+        rf"(?:发现|查找|查摆|指出|找出|梳理出|排查出|查出|反馈)(?:了|出)?[^，,。；;\d]{{0,12}}?问题[^，,。；;\d]{{0,3}}?\s*(?:共|共计)?\s*(?P<n>{NUM}){_UNIT}"
     ),
     re.compile(
-        rf"(?:发现|查找|查摆|指出|找出|梳理出|排查出|查出)(?:了|出)?\s*(?:问题)?\s*(?P<n>{NUM}){_UNIT}"
+        rf"(?:发现|查找|查摆|指出|找出|梳理出|排查出|查出|反馈)(?:了|出)?\s*(?:问题)?\s*(?P<n>{NUM}){_UNIT}"
+    ),
+    # 发现…存在8个方面36个问题: the count standing right before 问题
+    re.compile(
+        rf"(?:发现|查找|查摆|指出|找出|查出)[，,]?[^，,。；;]{{0,16}}?(?<![\d.])(?P<n>{NUM}){_UNIT}\s*(?:具体)?问题"
     ),
 )
 _FIXED = re.compile(
@@ -82,6 +92,8 @@ def find_duration(text: str) -> int | None:
         n = m.group("n")
         if n is None and not m.group("half"):
             continue
+        if _PLANNED.search(text, max(0, m.start() - 5), m.start()):
+            continue
         hours = to_number(n) if n is not None else 0.0
         if hours is None:
             continue
@@ -113,15 +125,28 @@ def find_duration(text: str) -> int | None:
 def find_participants(text: str) -> int | None:
     """The head count of those taking part, or None when no people count is stated."""
     candidates: list[tuple[bool, int]] = []
+    quoted = (
+        [q.span() for q in _QUOTED.finditer(text)]
+        if ("“" in text or "《" in text or '"' in text or "「" in text)
+        else []
+    )
+    last_end = -1
     for m in _PEOPLE.finditer(text):
         value = to_int(m.group("n"))
         if value is None or value <= 0 or value > 100000:
+            continue
+        if any(a <= m.start() < b for a, b in quoted):
             continue
         before = text[max(0, m.start() - 12) : m.start()]
         if _EXCLUDE_BEFORE.search(before) or _EXCLUDE_AFTER.match(text, m.end()):
             continue
         preferred = bool(_PREFER_BEFORE.search(before) or _PREFER_AFTER.match(text, m.end()))
-        candidates.append((preferred, value))
+        if candidates and last_end >= 0 and _JOINED.fullmatch(text, last_end, m.start()):
+            was_preferred, total = candidates[-1]
+            candidates[-1] = (was_preferred or preferred, total + value)
+        else:
+            candidates.append((preferred, value))
+        last_end = m.end()
     for m in _COUNT_FIELD.finditer(text):
         value = int(m.group("n"))
         if 0 < value <= 100000:

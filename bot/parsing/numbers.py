@@ -23,7 +23,7 @@ _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _MAX_LEN = 12
 
 # One numeral in a regular expression: Arabic (optionally decimal) or Chinese.
-NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
+NUM = r"(?:\d+(?:\.\d+)?万?|[零〇一二两三四五六七八九十百千]+万?)"
 
 
 def cn_to_int(text: str) -> int | None:
@@ -58,6 +58,9 @@ def to_number(text: str) -> float | None:
     text = text.strip()
     if not text or len(text) > _MAX_LEN:
         return None
+    if len(text) > 1 and text[-1] == "万":  # 1万, 1.5万, 三万
+        value = to_number(text[:-1])
+        return None if value is None else value * 10000
     if text[0].isascii():
         try:
             return float(text)

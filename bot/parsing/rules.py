@@ -67,6 +67,10 @@ class RuleSet:
     user_dict: tuple[str, ...] = ()
     weak_weight: int = 0
     figure_weight: int = 0
+    notice_cues: tuple[re.Pattern[str], ...] = ()
+    heading_cues: tuple[re.Pattern[str], ...] = ()
+    form_weight: int = 1001  # keywords this heavy are named forms: listed under one act, one record each
+    promote: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = ()
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
 
     @property
@@ -189,10 +193,16 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
             )
     weak_weight = _weight(source, "weak_weight", data.get("weak_weight", 0))
     figure_weight = _weight(source, "figure_weight", data.get("figure_weight", 0))
+    form_weight = _weight(source, "form_weight", data.get("form_weight", 1001))
+    promote = _promotions(source, data.get("promote", []), keywords, {c.code for c in categories})
     return RuleSet(
         source=source,
         weak_weight=weak_weight,
         figure_weight=figure_weight,
+        form_weight=form_weight,
+        promote=promote,
+        notice_cues=_compile(f"{source}: notice_cues", data.get("notice_cues", [])),
+        heading_cues=_compile(f"{source}: heading_cues", data.get("heading_cues", [])),
         category_list=tuple(categories),
         keywords=keywords,
         neutral=frozenset(neutral),
@@ -205,6 +215,32 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
         user_dict=user_dict,
         _by_code={c.code: c for c in categories},
     )
+
+
+def _promotions(
+    source: str, raw: Any, keywords: dict[str, Keyword], codes: set[str]
+) -> tuple[tuple[frozenset[str], re.Pattern[str], str], ...]:
+    """promote: [{"keywords": [...], "when": regex, "to": code}] — a clause decided by one of these
+    keywords is of category `to` when `when` matches it (a 座谈会 that 部署 work is deploy)."""
+    if not isinstance(raw, list):
+        raise _fail(source, "'promote' must be a list of objects")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"{source}: promote[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(where, "expected an object with keywords, when, to")
+        words = _strings(f"{where}: keywords", item.get("keywords"))
+        for word in words:
+            if word not in keywords:
+                raise _fail(where, f"{word!r} is not a keyword of any category")
+        to = item.get("to")
+        if to not in codes:
+            raise _fail(where, f"'to' must name a category, got {to!r}")
+        (when,) = _compile(
+            f"{where}: when", [item.get("when")] if isinstance(item.get("when"), str) else None
+        )
+        out.append((frozenset(words), when, to))
+    return tuple(out)
 
 
 def _read_user_dict(text: str) -> tuple[str, ...]:

@@ -70,6 +70,7 @@ def test_single_message_prints_readable_records() -> None:
     shown = json.loads(out.getvalue())
     assert [r["keyword"] for r in shown["records"]] == ["支委会", "党课"]
     assert shown["records"][0]["span"] == [0, 7]
+    assert shown["intent"] == "report"
 
 
 def test_single_message_with_a_bad_ref_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> None:

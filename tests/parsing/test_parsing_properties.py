@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -126,3 +128,43 @@ def test_long_runs_of_digits_and_numerals(parser: Parser) -> None:
     ):
         result = parser.parse(text, now)
         assert all(r.duration_min is None and r.participants is None for r in result.records)
+
+
+# A hostile corpus: huge, binary-looking, emoji, mixed scripts, and long runs of the characters the
+# clause-role rules look at. Every line is answered quickly; noise makes no record.
+_NOISE = [
+    "啊" * 200_000,
+    "为进一步，" * 30_000,
+    "“" * 50_000,
+    "《" * 50_000,
+    "".join(chr(0x20 + (i * 7919) % 0x2FD0) for i in range(50_000)),
+    "🙂👍🎉" * 30_000,
+    "abcабв日本語한국어١٢٣" * 10_000,
+    "11月" * 30_000,
+    "在" * 100_000,
+    "各" * 100_000 + "要",
+    "\x00\x01\x02\ufffd" * 20_000,
+]
+_FORMS_REPEATED = [
+    "召开支委会" * 20_000,
+    "“党课”" * 20_000,
+    "支委会、" * 30_000,
+    "开展了3次" * 20_000 + "谈心谈话",
+]
+
+
+@pytest.mark.parametrize("text", _NOISE, ids=range(len(_NOISE)))
+def test_hostile_noise_makes_no_record(parser: Parser, text: str) -> None:
+    started = time.perf_counter()
+    result = parser.parse(text, dt.datetime(2026, 11, 27, 10, 15))
+    assert result.records == ()
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("text", _FORMS_REPEATED, ids=range(len(_FORMS_REPEATED)))
+def test_hostile_repetitions_stay_linear_and_bounded(parser: Parser, text: str) -> None:
+    started = time.perf_counter()
+    result = parser.parse(text, dt.datetime(2026, 11, 27, 10, 15))
+    _check(result, text)
+    assert 1 <= len(result.records) <= 12
+    assert time.perf_counter() - started < 10
