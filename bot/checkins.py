@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import records as service
 from bot.errors import NOT_BOUND, Refused
 from bot.members import resolve
-from bot.parsing import ParseResult
+from bot.parsing import INTENT_NOTICE, INTENT_QUESTION, ParseResult
 from bot.ports import Jobs
 from bot.records import Source, Totals
 from storage import orgs
@@ -116,6 +116,8 @@ class Nothing(enum.Enum):
     PLAN = "plan"  # it names only plans
     CANCELLED = "cancelled"  # it names only cancelled activities
     NO_TEXT = "no_text"  # no words at all
+    QUESTION = "question"  # a question (with or without a question mark): say how to report
+    NOTICE = "notice"  # a notice, directive or heading addressed to others
     UNREADABLE = "unreadable"  # words the parser could not read: offer the categories
 
 
@@ -338,7 +340,11 @@ class CheckIns:
         """Why a message made no records (only private chats are answered); an unreadable one's
         text is remembered for the category buttons."""
         if not message.private:
-            return None
+            return None  # in a group only check-ins are answered: a pasted notice gets no answer
+        if result.intent == INTENT_QUESTION:
+            return Nothing.QUESTION
+        if result.intent == INTENT_NOTICE:
+            return Nothing.NOTICE
         if result.plans:
             return Nothing.PLAN
         if result.cancelled:

@@ -50,6 +50,14 @@ NOTHING_ANSWERS = {
     Nothing.PLAN: "这是一项计划，开展之后再来报告就好。",
     Nothing.CANCELLED: "收到，活动取消不计入记录。",
     Nothing.NO_TEXT: "这条消息里没有文字。报告工作请用文字描述，例如：今天组织主题党日，参加18人，时长2小时。",
+    Nothing.QUESTION: (
+        "这看起来是一个问题，我没有记录。我负责记下已经开展的工作：开展之后直接告诉我，"
+        "例如“今天召开支委会，参加7人”。发送 /help 查看全部用法。"
+    ),
+    Nothing.NOTICE: (
+        "这像是一则通知或工作安排，我没有记录。工作开展之后，把做了什么发给我就行，"
+        "例如“今天组织集中学习，参加15人”。发送 /help 查看用法。"
+    ),
 }
 NO_TEXT = NOTHING_ANSWERS[Nothing.NO_TEXT]
 MEDIA = {

@@ -197,3 +197,29 @@ async def test_a_flood_is_throttled_politely_and_nothing_is_lost(bot) -> None:
 async def test_an_unknown_command_points_to_help(bot) -> None:
     reply = bot.replies(await bot.send(CADRE, "/nosuchthing"))[0]
     assert reply.text == "没有这个命令。发送 /help 查看可用的命令。"
+
+
+async def test_a_question_is_answered_with_how_to_report_and_stores_nothing(bot) -> None:
+    for question in ("下周要不要开支委会", "这个月的主题党日什么时候开？"):
+        (reply,) = bot.replies(await bot.send(CADRE, question))
+        assert "问题" in reply.text and "/help" in reply.text
+        assert not reply.buttons, "no category buttons for a question"
+    assert await _count(bot, DutyRecord) == 0
+
+
+async def test_a_plan_and_a_done_act_in_one_message_keep_the_done_act(bot) -> None:
+    (card,) = bot.replies(await bot.send(CADRE, "今天上午开了党小组会，明天计划开展党课"))
+    assert "已记录 1 项" in card.text and "另有 1 项计划未记录" in card.text
+    (plan,) = bot.replies(await bot.send(CADRE, "明天计划开党课"))
+    assert "计划" in plan.text
+    assert await _count(bot, DutyRecord) == 1
+
+
+async def test_a_notice_pasted_into_a_bound_group_gets_no_answer(bot) -> None:
+    await bot.add_member(ADMIN, "第一党委", role="admin")
+    await bot.send(ADMIN, "/bindgroup 第一支部", chat=GROUP)
+    notice = "关于开展主题党日活动的通知：请各支部于本周五前组织党员开展主题党日活动，并报送活动照片。"
+    assert await bot.send(CADRE, notice, chat=GROUP) == []
+    (private,) = bot.replies(await bot.send(CADRE, notice))
+    assert "通知" in private.text and "/help" in private.text
+    assert await _count(bot, DutyRecord) == 0
