@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.digest import Digest
 from bot.ports import Buttons, Outcome
+from handlers.render_digest import digest_buttons, digest_parts
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,29 @@ class TelegramNotifier:
 
     async def send_photo(self, chat_id: int, png: bytes, caption_html: str = "") -> Outcome:
         return await self._call(self.bot.send_photo, chat_id=chat_id, photo=png, caption=caption_html or None)
+
+    async def send_digest(
+        self,
+        chat_id: int,
+        digest: Digest,
+        chart_png: bytes | None,
+        *,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        parts = digest_parts(digest)
+        buttons = [digest_buttons(digest.scope, digest.period)]
+        outcome = Outcome.sent()
+        for i, part in enumerate(parts):
+            if i and pace is not None:
+                await pace()
+            outcome = await self.send(chat_id, part, buttons if i == len(parts) - 1 else None)
+            if outcome.kind != "sent":
+                return outcome
+        if chart_png:
+            if pace is not None:
+                await pace()
+            await self.send_photo(chat_id, chart_png)
+        return outcome
 
     @staticmethod
     async def _call(method, **kwargs) -> Outcome:  # type: ignore[no-untyped-def]
