@@ -87,7 +87,7 @@ class OrgGone(ScopeError):
 
 def _subtree_scope(all_orgs: list[OrgRow], root: OrgRow) -> Scope:
     ids = tuple(org_repo.subtree_ids(all_orgs, root.id))  # type: ignore[arg-type]
-    return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs))  # type: ignore[arg-type]
+    return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs))
 
 
 def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
@@ -127,7 +127,7 @@ async def scope_for(*, session: AsyncSession, member: Member | None, org_name: s
     if own is None:
         raise ScopeError(NOT_MEMBER)
     if has_role(member, Role.admin):
-        target = _find_org(all_orgs, org_name) if org_name else _tree_root(all_orgs, own.id)  # type: ignore[arg-type]
+        target = _find_org(all_orgs, org_name) if org_name else _tree_root(all_orgs, own.id)
         return _subtree_scope(all_orgs, target)
     if has_role(member, Role.secretary):
         scope = _subtree_scope(all_orgs, own)
@@ -139,7 +139,7 @@ async def scope_for(*, session: AsyncSession, member: Member | None, org_name: s
         return _subtree_scope(all_orgs, target)
     if org_name and org_name != own.name:
         raise ScopeError("您可以查看自己的记录；组织情况请向本支部书记了解。")
-    return Scope(own.id, own.name, (own.id,), member_id=member.id, member_name=member.name)  # type: ignore[arg-type]
+    return Scope(own.id, own.name, (own.id,), member_id=member.id, member_name=member.name)
 
 
 async def asker_scope(
@@ -314,7 +314,7 @@ def _category_names() -> dict[str, str]:
 def _children(all_orgs: list[OrgRow]) -> dict[int | None, list[int]]:
     out: dict[int | None, list[int]] = defaultdict(list)
     for org in all_orgs:
-        out[org.parent_id].append(org.id)  # type: ignore[arg-type]
+        out[org.parent_id].append(org.id)
     return out
 
 

@@ -175,7 +175,7 @@ async def _gather(
             scope=scope,
             period=period,
             members=members,
-            org_names={o.id: o.name for o in all_orgs.values()},  # type: ignore[misc]
+            org_names={o.id: o.name for o in all_orgs.values()},
         )
     return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"))
 
@@ -193,7 +193,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
-    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]):  # type: ignore[no-untyped-def]
+    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]) -> Any:
         ws = wb.create_sheet(name)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
@@ -207,7 +207,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
         ws.append(cells)
         return ws
 
-    def text(ws, value: str | None, alignment: Alignment | None = None):  # type: ignore[no-untyped-def]
+    def text(ws: Any, value: str | None, alignment: Alignment | None = None) -> Any:
         """User text as a plain string cell: control characters dropped, never a formula."""
         cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value or ""))
         cell.data_type = "s"
@@ -215,7 +215,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
             cell.alignment = alignment
         return cell
 
-    def formatted(ws, value: object, number_format: str):  # type: ignore[no-untyped-def]
+    def formatted(ws: Any, value: object, number_format: str) -> Any:
         cell = WriteOnlyCell(ws, value=value)
         cell.number_format = number_format
         return cell

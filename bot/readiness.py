@@ -135,7 +135,7 @@ async def build_readiness(
         members = await bound_members(session=session, members=members, all_orgs=all_orgs)
     # Each org's sub-org line: the direct child of the root whose subtree holds it (root: itself).
     owner: dict[int, int] = {scope.root_id: scope.root_id}
-    for child in sorted(o.id for o in all_orgs if o.parent_id == scope.root_id):  # type: ignore[misc]
+    for child in sorted(o.id for o in all_orgs if o.parent_id == scope.root_id):
         for org_id in org_repo.subtree_ids(all_orgs, child):
             owner[org_id] = child
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,10 +24,10 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def _seconds(value: object) -> float:
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())  # type: ignore[union-attr]
-    return float(value)  # type: ignore[arg-type]
+def _seconds(value: float | dt.timedelta) -> float:
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value)
 
 
 class TelegramNotifier:
@@ -67,7 +68,7 @@ class TelegramNotifier:
         return outcome
 
     @staticmethod
-    async def _call(method, **kwargs) -> Outcome:  # type: ignore[no-untyped-def]
+    async def _call(method: Callable[..., Awaitable[object]], **kwargs: object) -> Outcome:
         # Order matters: BadRequest and TimedOut are NetworkError subclasses.
         try:
             await method(**kwargs)
