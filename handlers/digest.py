@@ -10,7 +10,7 @@ import html
 import logging
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.digest import OrgGone, ScopeError, asked_digest
@@ -18,6 +18,7 @@ from bot.export import ExportTooLarge, asked_export
 from bot.periods_parse import PERIOD_HINT, Period, last_full_week, period_of, split_period_and_org
 from bot.readiness import asked_readiness
 from handlers.context import Ctx
+from handlers.notifier import keyboard
 from handlers.render_digest import digest_message, export_caption, parse_digest_button, readiness_parts
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,7 @@ class _Request:
         bot = self.context.bot
         try:
             for i, part in enumerate(parts):
-                markup = None
-                if buttons and i == len(parts) - 1:
-                    markup = InlineKeyboardMarkup(
-                        [[InlineKeyboardButton(t, callback_data=d) for t, d in buttons]]
-                    )
+                markup = keyboard([buttons]) if buttons and i == len(parts) - 1 else None
                 await bot.send_message(self.user_id, part, reply_markup=markup)
         except Forbidden:
             if not self.private:
