@@ -28,10 +28,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.digest import digest_message, org_scope, weekly_digest_message
+from bot.digest import build_digest, org_scope, weekly_digest
 from bot.periods_parse import last_full_week
-from bot.readiness import readiness_parts
+from bot.readiness import readiness
 from bot.targets import default_targets
+from handlers.render_digest import digest_message, readiness_parts
 from storage.db import create_engine, create_sessionmaker, session_scope, upgrade_sync
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -262,16 +263,17 @@ async def time_digests(url: str, branch_id: int, repeat: int = 5) -> dict[str, f
         started = time.perf_counter()
         async with session_scope(maker) as session:
             if chart:
-                await weekly_digest_message(session=session, org_id=org_id, now=NOW)
+                digest_message(await weekly_digest(session=session, org_id=org_id, now=NOW))
             else:
                 scope = await org_scope(session=session, org_id=org_id)
-                await digest_message(
+                report = await build_digest(
                     session=session,
                     scope=scope,
                     period=last_full_week(NOW.date()),
                     today=NOW.date(),
                     chart=False,
                 )
+                digest_message(report)
         return time.perf_counter() - started
 
     out: dict[str, float] = {}
@@ -297,7 +299,9 @@ async def time_readiness(url: str, branch_id: int) -> tuple[float, float]:
             started = time.perf_counter()
             async with session_scope(maker) as session:
                 scope = await org_scope(session=session, org_id=org_id)
-                await readiness_parts(session=session, scope=scope, year=NOW.year, today=NOW.date())
+                readiness_parts(
+                    await readiness(session=session, scope=scope, year=NOW.year, today=NOW.date())
+                )
             out.append(time.perf_counter() - started)
     finally:
         await engine.dispose()

@@ -83,9 +83,10 @@ async def populate(app, members: int) -> int:  # type: ignore[no-untyped-def]
 
 
 async def run(members: int) -> list[tuple[str, float]]:
-    from bot.digest import digest_message, org_scope
+    from bot.digest import build_digest, org_scope
     from bot.outbox import Pacer
     from bot.periods_parse import period_of
+    from handlers.render_digest import digest_message
 
     phases: list[tuple[str, float]] = []
 
@@ -119,9 +120,14 @@ async def run(members: int) -> list[tuple[str, float]]:
 
         async with app.bot_data.session() as session:
             scope = await org_scope(session=session, org_id=root_id)
-            message = await digest_message(
-                session=session, scope=scope, period=period_of("week", now.date()), today=now.date()
+            report = await build_digest(
+                session=session,
+                scope=scope,
+                period=period_of("week", now.date()),
+                today=now.date(),
+                chart=True,
             )
+        message = digest_message(report)
         chart = (
             f"{len(message.chart_png) // 1024} KB chart" if message.chart_png else "no chart (no CJK font)"
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 import io
 import sys
 from collections import Counter, defaultdict
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import UNIT, Scope, SilentMember, silent_members
+from bot.digest import UNIT, Scope, SilentMember, asker_scope, silent_members
 from bot.periods import PERIOD_NAMES
 from bot.periods_parse import Period
 from storage import stats
@@ -30,6 +29,7 @@ from storage.orgs import audit
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.services import Services
 
 LEDGER_HEADERS = (
     "组织",
@@ -82,6 +82,15 @@ class Export:
     filename: str
     data: bytes
     records: int
+
+
+@dataclass(frozen=True)
+class LedgerExport:
+    """An export handed out through a messenger: the file, and what it covers (for its caption)."""
+
+    scope: Scope
+    period: Period
+    export: Export
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,7 @@ async def _gather(
             scope=scope,
             period=period,
             members=members,
-            org_names={o.id: o.name for o in all_orgs.values()},  # type: ignore[misc]
+            org_names={o.id: o.name for o in all_orgs.values()},
         )
     return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"))
 
@@ -184,7 +193,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
-    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]):  # type: ignore[no-untyped-def]
+    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]) -> Any:
         ws = wb.create_sheet(name)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
@@ -198,7 +207,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
         ws.append(cells)
         return ws
 
-    def text(ws, value: str | None, alignment: Alignment | None = None):  # type: ignore[no-untyped-def]
+    def text(ws: Any, value: str | None, alignment: Alignment | None = None) -> Any:
         """User text as a plain string cell: control characters dropped, never a formula."""
         cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value or ""))
         cell.data_type = "s"
@@ -206,7 +215,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
             cell.alignment = alignment
         return cell
 
-    def formatted(ws, value: object, number_format: str):  # type: ignore[no-untyped-def]
+    def formatted(ws: Any, value: object, number_format: str) -> Any:
         cell = WriteOnlyCell(ws, value=value)
         cell.number_format = number_format
         return cell
@@ -302,6 +311,39 @@ async def record_export(
     )
 
 
+async def asked_export(
+    services: Services,
+    *,
+    telegram_id: int,
+    period: Period,
+    org_name: str | None = None,
+    org_id: int | None = None,
+) -> LedgerExport:
+    """/export: the asker's ledger of `period` (the org by name, or by id from a button), built in a
+    read-only unit (check-ins go on meanwhile) and written to the audit log before it is handed out.
+
+    Raises ScopeError when the asker may not see it, ExportTooLarge beyond LEDGER_LIMIT records.
+    """
+    today = services.clock.now().date()
+    async with services.session(read_only=True) as session:
+        scope, member = await asker_scope(
+            session=session, services=services, telegram_id=telegram_id, org_name=org_name, org_id=org_id
+        )
+    async with services.session(read_only=True) as session:
+        export = await export_ledger(
+            session=session,
+            scope=scope,
+            period=period,
+            today=today,
+            tz=services.settings.tz,
+            categories=dict(services.rules.categories),
+            limit=LEDGER_LIMIT,
+        )
+    async with services.session() as session:
+        await record_export(session=session, scope=scope, period=period, actor=member, export=export)
+    return LedgerExport(scope, period, export)
+
+
 async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
     from bot.clock import SystemClock
     from bot.digest import ScopeError, scope_for
@@ -320,7 +362,7 @@ async def _run_cli(args: Any, settings: Settings) -> tuple[int, str]:
             try:
                 scope = await scope_for(session=session, member=None, org_name=args.org)
             except ScopeError as error:
-                return 2, html.unescape(str(error))
+                return 2, str(error)
             result = await export_ledger(
                 session=session,
                 scope=scope,

@@ -506,26 +506,12 @@ class Outbox:
         return await self.notifier.send(chat_id, text, buttons)
 
     async def _send_digest(self, chat_id: int, org_id: int) -> Outcome:
-        from bot import digest  # type: ignore[attr-defined]
+        from bot import digest
 
-        async with self.services.session(read_only=True) as session:  # check-ins go on meanwhile
-            message = await digest.weekly_digest_message(
-                session=session, org_id=org_id, now=self.services.clock.now()
-            )
-        outcome = Outcome.sent()
-        buttons = getattr(message, "buttons", None)
-        last = len(message.parts) - 1
-        for i, part in enumerate(message.parts):
-            if i:
-                await self.pacer.wait(chat_id)
-            row = [list(buttons)] if buttons and i == last else None
-            outcome = await self.notifier.send(chat_id, part, row)
-            if outcome.kind != "sent":
-                return outcome
-        if message.chart_png:
-            await self.pacer.wait(chat_id)
-            await self.notifier.send_photo(chat_id, message.chart_png)
-        return outcome
+        report = await digest.scheduled_digest(self.services, org_id=org_id)
+        return await self.notifier.send_digest(
+            chat_id, report.digest, report.chart_png, pace=lambda: self.pacer.wait(chat_id)
+        )
 
     async def _record(self, session: AsyncSession, results: list[tuple[int, int, Outcome]]) -> None:
         """Write finished outcomes (batched into the next claim's transaction)."""

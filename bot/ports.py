@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.digest import Digest
 
 from apscheduler.triggers.base import BaseTrigger
 
@@ -57,6 +60,19 @@ class Notifier(Protocol):
     ) -> Outcome: ...
 
     async def send_photo(self, chat_id: int, png: bytes, caption: str = "") -> Outcome: ...
+
+    async def send_digest(
+        self,
+        chat_id: int,
+        digest: Digest,
+        chart_png: bytes | None,
+        *,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        """Render and send a digest (as many messages as the messenger needs, then the chart).
+        `pace` is awaited before every send after the first; the outcome is the first message's
+        that was not delivered, else the last message's (the chart's outcome is not reported)."""
+        ...
 
 
 Job = Callable[[], Awaitable[None]]

@@ -3,52 +3,110 @@ this year and what is still missing, so a gap shows months before the year ends.
 
 Every period of the year up to today is evaluated with the targets service, for the targets
 counted per that kind of period only (a handful of queries per period, each over that period's
-records: the year's records are read about once per kind of period in use).
+records: the year's records are read about once per kind of period in use). The result is a value
+(`Readiness`); an adapter renders it (Telegram: handlers/render_digest.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import Scope, bound_members, split_message
-from bot.periods import PERIOD_NAMES, period_bounds, period_label
+from bot.digest import Scope, asker_scope, bound_members
+from bot.periods import period_bounds
 from bot.targets import TargetStatus, members_statuses, statuses_for_orgs
 from storage import orgs as org_repo
 from storage import stats
 from storage import targets as target_repo
 
-MISSING_SHOWN = 6
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tally:
     """One target for one sub-org (or one member): periods met out of those that count so far."""
 
+    line_id: int  # the sub-org's id (or the member's)
     name: str
-    subjects: set[int] = field(default_factory=set)
-    met: int = 0
-    counted: int = 0
-    gaps: set[int] = field(default_factory=set)  # subjects with a missed period
-    missing: list[dt.date] = field(default_factory=list)  # missed period starts (one subject)
-    current: TargetStatus | None = None  # the open period, when not yet met
+    subjects: int  # orgs (or members) counted on this line
+    met: int
+    counted: int
+    gaps: int  # subjects with a missed period
+    missing: tuple[dt.date, ...]  # missed period starts, in order
+    current: TargetStatus | None  # the open period, when not yet met
 
 
-@dataclass
+@dataclass(frozen=True)
 class TargetReadiness:
     target_id: int
     name: str
     period: str
     required: int
     subject: str
-    rows: dict[int, Tally] = field(default_factory=dict)  # by owner (sub-org id or member id)
+    rows: tuple[Tally, ...]  # by line id (sub-org id or member id)
 
     @property
     def complete(self) -> bool:
-        return all(t.met == t.counted and t.current is None for t in self.rows.values())
+        return all(t.met == t.counted and t.current is None for t in self.rows)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """ "If the assessment were today": the year's targets up to `on` (today, or the year's end)."""
+
+    scope: Scope
+    year: int
+    today: dt.date
+    items: tuple[TargetReadiness, ...]
+
+    @property
+    def on(self) -> dt.date:
+        return min(self.today, dt.date(self.year, 12, 31))
+
+    @property
+    def started(self) -> bool:
+        return self.year <= self.today.year
+
+
+@dataclass
+class _Tally:
+    name: str
+    subjects: set[int] = field(default_factory=set)
+    met: int = 0
+    counted: int = 0
+    gaps: set[int] = field(default_factory=set)
+    missing: list[dt.date] = field(default_factory=list)
+    current: TargetStatus | None = None
+
+    def freeze(self, line_id: int) -> Tally:
+        return Tally(
+            line_id,
+            self.name,
+            len(self.subjects),
+            self.met,
+            self.counted,
+            len(self.gaps),
+            tuple(sorted(self.missing)),
+            self.current,
+        )
+
+
+@dataclass
+class _Target:
+    target_id: int
+    name: str
+    period: str
+    required: int
+    subject: str
+    rows: dict[int, _Tally] = field(default_factory=dict)
+
+    def freeze(self) -> TargetReadiness:
+        rows = tuple(self.rows[line].freeze(line) for line in sorted(self.rows))
+        return TargetReadiness(self.target_id, self.name, self.period, self.required, self.subject, rows)
 
 
 def _period_starts(kind: str, year: int, on: dt.date) -> list[dt.date]:
@@ -77,12 +135,12 @@ async def build_readiness(
         members = await bound_members(session=session, members=members, all_orgs=all_orgs)
     # Each org's sub-org line: the direct child of the root whose subtree holds it (root: itself).
     owner: dict[int, int] = {scope.root_id: scope.root_id}
-    for child in sorted(o.id for o in all_orgs if o.parent_id == scope.root_id):  # type: ignore[misc]
+    for child in sorted(o.id for o in all_orgs if o.parent_id == scope.root_id):
         for org_id in org_repo.subtree_ids(all_orgs, child):
             owner[org_id] = child
 
     seen: set[tuple[int, str, int, dt.date]] = set()
-    result: dict[tuple[int, str], TargetReadiness] = {}
+    result: dict[tuple[int, str], _Target] = {}
     # Each period of each kind, judged on its last day (or today for the open one), so leave
     # excuses only the periods it fell in.
     periods = sorted(
@@ -113,10 +171,10 @@ async def build_readiness(
             seen.add(key)
             item = result.setdefault(
                 (s.target_id, s.subject),
-                TargetReadiness(s.target_id, s.name, s.period, s.required, s.subject),
+                _Target(s.target_id, s.name, s.period, s.required, s.subject),
             )
             line = subject_id if scope.member_id is not None else owner.get(s.org_id, scope.root_id)
-            tally = item.rows.setdefault(line, Tally(names.get(line, "")))
+            tally = item.rows.setdefault(line, _Tally(names.get(line, "")))
             tally.subjects.add(subject_id)
             met = s.state in ("done", "exempt")
             if s.period_end >= today and not met:
@@ -128,52 +186,27 @@ async def build_readiness(
             else:
                 tally.gaps.add(subject_id)
                 tally.missing.append(s.period_start)
-    return sorted(result.values(), key=lambda r: (r.target_id, r.subject))
+    return [r.freeze() for r in sorted(result.values(), key=lambda r: (r.target_id, r.subject))]
 
 
-def render(items: list[TargetReadiness], *, scope: Scope, year: int, today: dt.date) -> list[str]:
-    on = min(today, dt.date(year, 12, 31))
-    head = f"📋 <b>年度达标预览</b> · {html.escape(scope.title)} · {year}年（截至{on.month}月{on.day}日）"
-    if year > today.year:
-        return [head, "该年度还没有开始。"]
-    if not items:
-        return [head, "暂无适用的量化指标。管理员可用 /target 设置。"]
-    complete = sum(1 for i in items if i.complete)
-    lines = [head, f"如果今天考核：{complete}/{len(items)} 项指标没有缺口。"]
-    for item in items:
-        whom = "每人" if item.subject == "member" else "按组织"
-        every = PERIOD_NAMES.get(item.period, item.period)
-        lines.append(f"<b>{html.escape(item.name)}</b>（{every}{item.required}次 · {whom}）")
-        for line_id in sorted(item.rows):
-            lines.append(_row_text(item, item.rows[line_id], today=on, member=scope.member_id is not None))
-    return lines
-
-
-def _row_text(item: TargetReadiness, tally: Tally, *, today: dt.date, member: bool) -> str:
-    label = "本人" if member else html.escape(tally.name)
-    text = f"· {label} {tally.met}/{tally.counted}"
-    notes = []
-    single = len(tally.subjects) == 1
-    if tally.missing and single:
-        shown = [period_label(item.period, d) for d in sorted(tally.missing)[:MISSING_SHOWN]]
-        more = f"等{len(tally.missing)}期" if len(tally.missing) > MISSING_SHOWN else ""
-        notes.append("缺 " + "、".join(shown) + more)
-    elif tally.gaps:
-        unit = "人" if item.subject == "member" else "个组织"
-        notes.append(f"{len(tally.gaps)}{unit}有缺口")
-    if tally.current is not None:
-        s = tally.current
-        when = period_label(item.period, s.period_start, today=today)
-        left = f"剩{s.days_left}天" if s.days_left > 0 else "今天截止"
-        if single:
-            notes.append(f"{when}还差{s.missing}次，{left}")
-        else:
-            notes.append(f"{when}尚有未完成，{left}")
-    if not notes:
-        return text + " ✅"
-    return text + " · " + " · ".join(notes)
-
-
-async def readiness_parts(*, session: AsyncSession, scope: Scope, year: int, today: dt.date) -> list[str]:
+async def readiness(*, session: AsyncSession, scope: Scope, year: int, today: dt.date) -> Readiness:
     items = await build_readiness(session=session, scope=scope, year=year, today=today)
-    return split_message(render(items, scope=scope, year=year, today=today))
+    return Readiness(scope, year, today, tuple(items))
+
+
+async def asked_readiness(
+    services: Services,
+    *,
+    telegram_id: int,
+    year: int,
+    org_name: str | None = None,
+    org_id: int | None = None,
+) -> Readiness:
+    """/readiness: the asker's readiness for `year` (the org by name, or by id from a button).
+    Raises ScopeError when the asker may not see it."""
+    today = services.clock.now().date()
+    async with services.session(read_only=True) as session:
+        scope, _ = await asker_scope(
+            session=session, services=services, telegram_id=telegram_id, org_name=org_name, org_id=org_id
+        )
+        return await readiness(session=session, scope=scope, year=year, today=today)

@@ -10,17 +10,16 @@ import html
 import logging
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
-from bot import export as ledger
-from bot.digest import NOT_MEMBER, Scope, ScopeError, digest_message, last_full_week, scope_for
-from bot.export import ExportTooLarge
-from bot.periods_parse import PERIOD_HINT, Period, period_from_bounds, period_of, split_period_and_org
-from bot.readiness import readiness_parts
+from bot.digest import OrgGone, ScopeError, asked_digest
+from bot.export import ExportTooLarge, asked_export
+from bot.periods_parse import PERIOD_HINT, Period, last_full_week, period_of, split_period_and_org
+from bot.readiness import asked_readiness
 from handlers.context import Ctx
-from storage import orgs as org_repo
-from storage.models import Member
+from handlers.notifier import TelegramNotifier, pairs_keyboard
+from handlers.render_digest import digest_message, export_caption, parse_digest_button, readiness_parts
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,7 @@ PRIVATE_ONLY = "摘要和台账只在私聊中发送。请先私聊我发送 /st
 SENT_PRIVATELY = "已私信发给您。"
 BAD_PERIOD = f"没看懂这个期间。可以这样写：{PERIOD_HINT}"
 BAD_YEAR = "请写四位年份，例如 /readiness 2026。"
+STALE_BUTTON = "这个按钮已失效，请重新发送 /digest。"
 _LOOKS_LIKE_PERIOD = re.compile(r"^\d|^(本|上|这|今|去)")
 
 
@@ -40,16 +40,14 @@ class _Request:
         self.user_id = update.effective_user.id if update.effective_user else 0
         chat = update.effective_chat
         self.private = chat is None or chat.type == "private"
-        self.today = context.bot_data.clock.now().date()
+        self.services = context.bot_data
+        self.today = self.services.clock.now().date()
         self.answered = False
+        self.notifier = TelegramNotifier(context.bot)
 
-    async def scope(self, org_name: str | None) -> tuple[Scope, Member | None]:
-        """The asker's scope; a configured admin without a binding sees everything."""
-        async with self.context.bot_data.session(read_only=True) as session:
-            member = await org_repo.get_member(session=session, telegram_id=self.user_id)
-            if member is None and self.user_id not in self.context.bot_data.settings.admin_telegram_ids:
-                raise ScopeError(NOT_MEMBER)
-            return await scope_for(session=session, member=member, org_name=org_name), member
+    async def refuse(self, error: ScopeError) -> None:
+        """The refusal of a scope (plain text) as HTML; a button naming a removed org is stale."""
+        await self.say(STALE_BUTTON if isinstance(error, OrgGone) else html.escape(str(error)))
 
     async def say(self, text: str) -> None:
         """A short answer where the request came from (a button press: an alert, once)."""
@@ -58,7 +56,7 @@ class _Request:
             self.answered = True
             await query.answer(html.unescape(text)[:200], show_alert=True)  # alerts are plain text
         elif query is not None:
-            await self.context.bot.send_message(self.user_id, text)
+            await self.notifier.message(self.user_id, text)
         elif self.update.effective_message is not None:
             await self.update.effective_message.reply_text(text)
 
@@ -74,15 +72,10 @@ class _Request:
 
     async def deliver(self, parts: list[str], buttons: list[tuple[str, str]] | None = None) -> bool:
         """Send the parts to the asker's private chat; False (and a hint) when that is not possible."""
-        bot = self.context.bot
         try:
             for i, part in enumerate(parts):
-                markup = None
-                if buttons and i == len(parts) - 1:
-                    markup = InlineKeyboardMarkup(
-                        [[InlineKeyboardButton(t, callback_data=d) for t, d in buttons]]
-                    )
-                await bot.send_message(self.user_id, part, reply_markup=markup)
+                markup = pairs_keyboard([buttons]) if buttons and i == len(parts) - 1 else None
+                await self.notifier.message(self.user_id, part, markup)
         except Forbidden:
             if not self.private:
                 await self.say(PRIVATE_ONLY)
@@ -96,57 +89,50 @@ def _org_arg(org_name: str | None) -> str | None:
     return org_name.strip() if org_name else None
 
 
-async def _send_digest(request: _Request, period: Period, org_name: str | None) -> None:
+async def _send_digest(
+    request: _Request, period: Period, org_name: str | None = None, org_id: int | None = None
+) -> None:
     try:
-        scope, _ = await request.scope(org_name)
+        report = await asked_digest(
+            request.services, telegram_id=request.user_id, period=period, org_name=org_name, org_id=org_id
+        )
     except ScopeError as error:
-        await request.say(str(error))
+        await request.refuse(error)
         return
-    async with request.context.bot_data.session(read_only=True) as session:
-        message = await digest_message(session=session, scope=scope, period=period, today=request.today)
+    message = digest_message(report)
     if await request.deliver(message.parts, message.buttons) and message.chart_png:
-        await request.context.bot.send_photo(request.user_id, photo=message.chart_png)
+        await request.notifier.photo(request.user_id, message.chart_png)
 
 
-async def _send_readiness(request: _Request, year: int, org_name: str | None) -> None:
+async def _send_readiness(
+    request: _Request, year: int, org_name: str | None = None, org_id: int | None = None
+) -> None:
     try:
-        scope, _ = await request.scope(org_name)
+        readiness = await asked_readiness(
+            request.services, telegram_id=request.user_id, year=year, org_name=org_name, org_id=org_id
+        )
     except ScopeError as error:
-        await request.say(str(error))
+        await request.refuse(error)
         return
-    async with request.context.bot_data.session(read_only=True) as session:
-        parts = await readiness_parts(session=session, scope=scope, year=year, today=request.today)
-    await request.deliver(parts)
+    await request.deliver(readiness_parts(readiness))
 
 
-async def _send_export(request: _Request, period: Period, org_name: str | None) -> None:
+async def _send_export(
+    request: _Request, period: Period, org_name: str | None = None, org_id: int | None = None
+) -> None:
     try:
-        scope, member = await request.scope(org_name)
+        ledger = await asked_export(
+            request.services, telegram_id=request.user_id, period=period, org_name=org_name, org_id=org_id
+        )
     except ScopeError as error:
-        await request.say(str(error))
+        await request.refuse(error)
         return
-    services = request.context.bot_data
-    try:
-        async with services.session(read_only=True) as session:  # check-ins go on meanwhile
-            export = await ledger.export_ledger(
-                session=session,
-                scope=scope,
-                period=period,
-                today=request.today,
-                tz=services.settings.tz,
-                categories=dict(services.rules.categories),
-                limit=ledger.LEDGER_LIMIT,
-            )
     except ExportTooLarge as error:
         await request.say(str(error))
         return
-    async with services.session() as session:
-        await ledger.record_export(session=session, scope=scope, period=period, actor=member, export=export)
-    caption = f"📎 {scope.title} · {period.label} 台账，共 {export.records} 条记录。"
+    export = ledger.export
     try:
-        await request.context.bot.send_document(
-            request.user_id, document=InputFile(export.data, filename=export.filename), caption=caption
-        )
+        await request.notifier.document(request.user_id, export.data, export.filename, export_caption(ledger))
     except Forbidden:
         if not request.private:
             await request.say(PRIVATE_ONLY)
@@ -199,28 +185,15 @@ async def button(update: Update, context: Ctx) -> None:
     """[导出台账] [上一周] [年度达标预览] under a digest."""
     query = update.callback_query
     request = _Request(update, context)
-    parts = (query.data or "").split(":") if query else []
     try:
-        action, org_id = parts[1], int(parts[2])
-        if action == "r":
-            year, period = int(parts[3]), None
-            if not 2000 <= year <= 2100:
-                raise ValueError("year out of range")
-        else:
-            period = period_from_bounds(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
-            if period.start > period.end:
-                raise ValueError("empty period")
-        async with context.bot_data.session(read_only=True) as session:
-            org = await org_repo.get_org(session=session, org_id=org_id)
-        if org is None or action not in ("r", "x", "p"):
-            raise ValueError("stale button")
+        pressed = parse_digest_button((query.data or "") if query else "")
     except (IndexError, ValueError):
-        await request.say("这个按钮已失效，请重新发送 /digest。")
+        await request.say(STALE_BUTTON)
         return
-    if period is None:
-        await _send_readiness(request, year, org.name)
-    elif action == "x":
-        await _send_export(request, period, org.name)
-    else:
-        await _send_digest(request, period.previous(), org.name)
+    if pressed.year is not None:
+        await _send_readiness(request, pressed.year, org_id=pressed.org_id)
+    elif pressed.period is not None and pressed.action == "x":
+        await _send_export(request, pressed.period, org_id=pressed.org_id)
+    elif pressed.period is not None:
+        await _send_digest(request, pressed.period.previous(), org_id=pressed.org_id)
     await request.done()

@@ -8,11 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.digest import Digest
 from bot.ports import Buttons, Outcome
 from handlers.callbacks import encode
+from handlers.render_digest import digest_buttons, digest_parts
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,17 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def _seconds(value: int | dt.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+def pairs_keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """A keyboard from (label, callback data) pairs the adapter encoded itself."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def _seconds(value: float | dt.timedelta) -> float:
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value)
 
 
 class TelegramNotifier:
@@ -53,6 +64,16 @@ class TelegramNotifier:
     ) -> Message:
         """Send a message the adapter rendered; Telegram's errors are raised (Forbidden: blocked)."""
         return await self.bot.send_message(chat_id, text_html, reply_markup=markup)
+
+    async def photo(self, chat_id: int, png: bytes) -> Message:
+        """Send a picture the adapter drew; errors raised."""
+        return await self.bot.send_photo(chat_id, photo=png)
+
+    async def document(self, chat_id: int, data: bytes, filename: str, caption_html: str) -> Message:
+        """Send a file (a ledger); errors raised (Forbidden: the user never opened a private chat)."""
+        return await self.bot.send_document(
+            chat_id, document=InputFile(data, filename=filename), caption=caption_html
+        )
 
     async def edit_message(
         self, chat_id: int, message_id: int, text_html: str, markup: InlineKeyboardMarkup | None = None
@@ -82,6 +103,30 @@ class TelegramNotifier:
         return await self._call(
             self.bot.send_photo, chat_id=chat_id, photo=png, caption=html.escape(caption, quote=False) or None
         )
+
+    async def send_digest(
+        self,
+        chat_id: int,
+        digest: Digest,
+        chart_png: bytes | None,
+        *,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        parts = digest_parts(digest)
+        buttons = pairs_keyboard([digest_buttons(digest.scope, digest.period)])
+        outcome = Outcome.sent()
+        for i, part in enumerate(parts):
+            if i and pace is not None:
+                await pace()
+            markup = buttons if i == len(parts) - 1 else None
+            outcome = await self._call(self.bot.send_message, chat_id=chat_id, text=part, reply_markup=markup)
+            if outcome.kind != "sent":
+                return outcome
+        if chart_png:
+            if pace is not None:
+                await pace()
+            await self.send_photo(chat_id, chart_png)
+        return outcome
 
     @staticmethod
     async def _call(method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Outcome:

@@ -10,7 +10,8 @@ from digest_world import add_record, seed_world
 from sqlalchemy import update
 
 from bot import charts
-from bot.digest import MAX_PARTS, MESSAGE_LIMIT, weekly_digest_message
+from bot.digest import weekly_digest
+from handlers.render_digest import MAX_PARTS, MESSAGE_LIMIT, digest_message
 from helpers import TgUser
 from storage import orgs
 from storage.models import Member, Target
@@ -37,9 +38,8 @@ EXPECTED_TREE = """\
 async def _digest(harness, org: str, **kwargs):  # type: ignore[no-untyped-def]
     async with harness.session() as session:
         org_row = await orgs.get_org_by_name(session=session, name=org)
-        return await weekly_digest_message(
-            session=session, org_id=org_row.id, now=harness.clock.now(), **kwargs
-        )
+        report = await weekly_digest(session=session, org_id=org_row.id, now=harness.clock.now(), **kwargs)
+        return digest_message(report)
 
 
 async def test_whole_tree_last_week_counts_by_hand(harness) -> None:
