@@ -86,7 +86,8 @@ class OrgGone(ScopeError):
 
 
 def _subtree_scope(all_orgs: list[OrgRow], root: OrgRow) -> Scope:
-    ids = tuple(org_repo.subtree_ids(all_orgs, root.id))  # type: ignore[arg-type]
+    assert root.id is not None
+    ids = tuple(org_repo.subtree_ids(all_orgs, root.id))
     return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -32,7 +35,16 @@ async def list_orgs(*, session: AsyncSession) -> list[Org]:
     return list((await session.execute(select(Org).order_by(col(Org.id)))).scalars())
 
 
-def subtree_ids(orgs: list[Org], root_id: int) -> list[int]:
+class TreeNode(Protocol):
+    """Anything with an org's id and parent: an Org row or a plain stats.OrgRow."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+def subtree_ids(orgs: Sequence[TreeNode], root_id: int) -> list[int]:
     """Ids of `root_id` and every org below it, root first (breadth-first)."""
     children: dict[int | None, list[int]] = {}
     for org in orgs:

@@ -161,9 +161,10 @@ def _month_start(m: re.Match[str], ref: dt.date) -> dt.date | None:
         year, month = (ref.year, ref.month - 1) if ref.month > 1 else (ref.year - 1, 12)
         return _safe_date(year, month, 1) if year >= 1 else None
     raw = m.group("month")
-    month = int(raw) if raw.isdigit() else cn_to_int(raw)
-    if month is None or not 1 <= month <= 12:
+    number = int(raw) if raw.isdigit() else cn_to_int(raw)
+    if number is None or not 1 <= number <= 12:
         return None
+    month = number
     back = m.group("back")
     if m.group("year"):
         year = int(m.group("year"))
