@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 import argparse
 import asyncio
 import sys
@@ -32,7 +37,7 @@ def register(sub: Any) -> None:
     restore.set_defaults(handler=_restore)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from bot.config import Settings
     from bot.logs import configure_logging
 

@@ -414,7 +414,7 @@ async def _target_lines(
 
     if scope.member_id is not None:
         mine = [m for m in members if m.id == scope.member_id]
-        statuses = await members_statuses(session=session, members=mine, on=on)  # type: ignore[arg-type]
+        statuses = await members_statuses(session=session, members=mine, on=on)
         return [], [_describe(s, on, today) for s in statuses.get(scope.member_id, [])]
     groups: dict[tuple[int, str], list[TargetStatus]] = defaultdict(list)
     by_org = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
@@ -422,7 +422,7 @@ async def _target_lines(
         for s in found:
             groups[(s.target_id, "org")].append(s)
     bound = await bound_members(session=session, members=members, all_orgs=all_orgs)
-    by_member = await members_statuses(session=session, members=bound, on=on) if bound else {}  # type: ignore[arg-type]
+    by_member = await members_statuses(session=session, members=bound, on=on) if bound else {}
     for found in by_member.values():
         for s in found:
             if s.subject == "member":

@@ -133,9 +133,9 @@ async def _gather(
         statuses = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
     else:
         statuses = {
-            scope.root_id: (
-                await members_statuses(session=session, members=members, on=on)  # type: ignore[arg-type]
-            ).get(scope.member_id, [])
+            scope.root_id: (await members_statuses(session=session, members=members, on=on)).get(
+                scope.member_id, []
+            )
         }
     target_columns: dict[tuple[int, str], str] = {}
     for found in statuses.values():

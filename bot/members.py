@@ -62,7 +62,8 @@ async def resolve(*, session: AsyncSession, services: Services, user: Sender) ->
             username=user.username,
         )
     else:
-        member.active, member.role, member.org_id = True, Role.admin, root.id  # type: ignore[assignment]
+        assert root.id is not None
+        member.active, member.role, member.org_id = True, Role.admin, root.id
     await orgs.audit(
         session=session,
         actor=member,

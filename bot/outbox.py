@@ -104,7 +104,8 @@ async def scope_org_ids(*, session: AsyncSession, org_id: int | None) -> list[in
         roots = [o.id for o in all_orgs if o.parent_id is None]
         ids: list[int] = []
         for root in roots:
-            ids.extend(org_repo.subtree_ids(all_orgs, root))  # type: ignore[arg-type]
+            if root is not None:
+                ids.extend(org_repo.subtree_ids(all_orgs, root))
         return ids
     return org_repo.subtree_ids(all_orgs, org_id)
 
@@ -133,7 +134,8 @@ def week_start(now: dt.datetime) -> dt.datetime:
 
 async def open_statuses(*, session: AsyncSession, member: Member, on: dt.date) -> list[TargetStatus]:
     statuses = await members_statuses(session=session, members=[member], on=on)
-    return [s for s in statuses.get(member.id, []) if s.open]  # type: ignore[arg-type]
+    assert member.id is not None
+    return [s for s in statuses.get(member.id, []) if s.open]
 
 
 async def plan_nudges(
@@ -181,8 +183,8 @@ async def _recipients(
                 out.append((m, root))
     for org_id in org_ids:
         for m in by_org.get(org_id, []):
-            if m.id not in seen:
-                seen.add(m.id)  # type: ignore[arg-type]
+            if m.id is not None and m.id not in seen:
+                seen.add(m.id)
                 out.append((m, org_id))
     return out
 
@@ -355,12 +357,13 @@ class Outbox:
             if run is None:
                 run = await repo.find_run(session=session, schedule_id=schedule_id, fire_time=fire_time)
             assert run is not None
+            assert run.id is not None
             run_id, status = run.id, run.status
         if status in ("done", "skipped"):
-            return RunReport(run_id, status)  # type: ignore[arg-type]
+            return RunReport(run_id, status)
         if status == "pending":
-            await self._plan(schedule, run_id)  # type: ignore[arg-type]
-        return await self.deliver(run_id)  # type: ignore[arg-type]
+            await self._plan(schedule, run_id)
+        return await self.deliver(run_id)
 
     async def _plan(self, schedule: Schedule, run_id: int) -> None:
         services = self.services
@@ -377,7 +380,7 @@ class Outbox:
             await repo.add_deliveries(
                 session=session,
                 run_id=run_id,
-                items=[(p.member.id, p.text) for p in planned],  # type: ignore[misc]
+                items=[(p.member.id, p.text) for p in planned if p.member.id is not None],
             )
         log.info("run %s of schedule %s planned: %d deliveries", run_id, schedule.id, len(planned))
 
@@ -542,8 +545,9 @@ class Outbox:
             unfinished = [r.id for r in await repo.unfinished_runs(session=session) if r.id is not None]
             schedules = [s for s in await repo.list_schedules(session=session) if not s.paused]
             latest = {
-                s.id: await repo.latest_run_time(session=session, schedule_id=s.id)  # type: ignore[arg-type]
+                s.id: await repo.latest_run_time(session=session, schedule_id=s.id)
                 for s in schedules
+                if s.id is not None
             }
         for run_id in unfinished:
             async with services.session() as session:
@@ -558,7 +562,7 @@ class Outbox:
             reports.append(await self.deliver(run_id))
         for schedule in schedules:
             spec = Spec.of(schedule)
-            since = max(schedule.created_at, latest[schedule.id] or schedule.created_at)
+            since = max(schedule.created_at, latest.get(schedule.id or 0) or schedule.created_at)
             missed = fire_times_between(spec, calendar, since.astimezone(spec.tz), now)
             if not missed:
                 continue
@@ -573,7 +577,7 @@ class Outbox:
                 )
             if now - last <= grace:
                 log.info("schedule %s: catching up the fire time %s", schedule.id, last.isoformat())
-                report = await self.run(schedule.id, last)  # type: ignore[arg-type]
+                report = await self.run(schedule.id or 0, last)
                 if report is not None:
                     reports.append(report)
         return reports

@@ -156,7 +156,7 @@ async def build_readiness(
             statuses += [(org_id, s) for org_id, found in by_org.items() for s in found]
         by_member = await members_statuses(
             session=session,
-            members=members,  # type: ignore[arg-type]
+            members=members,
             on=judged_on,
             period_of=start,
             period=kind,

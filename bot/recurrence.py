@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -171,10 +172,11 @@ def _weekdays(text: str) -> list[int]:
         if a > b:
             raise RuleError(text)
         return [d % 7 for d in range(a, b + 1)]
-    days = [_CN_DIGITS.get(ch) for ch in text]
-    if not days or any(d is None for d in days):
+    found = [_CN_DIGITS.get(ch) for ch in text]
+    days = [d for d in found if d is not None]
+    if not days or len(days) != len(found):
         raise RuleError(text)
-    return sorted(set(days), key=lambda d: d or 7)  # type: ignore[arg-type]
+    return sorted(set(days), key=lambda d: d or 7)
 
 
 def _hm(time: dt.time) -> str:
@@ -230,6 +232,15 @@ def parse_rule(text: str) -> Rule:
 
 
 # --- fire times ------------------------------------------------------------------------------
+class ScheduleLike(Protocol):
+    """What a schedule row carries for its fire times."""
+
+    cron: str
+    special: str | None
+    timezone: str
+    holiday_policy: str
+
+
 @dataclass(frozen=True)
 class Spec:
     """What fire times depend on: the rule, the zone and the holiday policy."""
@@ -240,13 +251,8 @@ class Spec:
     policy: str
 
     @classmethod
-    def of(cls, schedule: object) -> Spec:
-        return cls(
-            schedule.cron,  # type: ignore[attr-defined]
-            schedule.special,  # type: ignore[attr-defined]
-            ZoneInfo(schedule.timezone),  # type: ignore[attr-defined]
-            schedule.holiday_policy,  # type: ignore[attr-defined]
-        )
+    def of(cls, schedule: ScheduleLike) -> Spec:
+        return cls(schedule.cron, schedule.special, ZoneInfo(schedule.timezone), schedule.holiday_policy)
 
 
 def _nominal_day(cron: Cron, special: str | None, day: dt.date, calendar: WorkCalendar) -> bool:

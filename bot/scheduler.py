@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.calendar import WorkCalendar
 from bot.outbox import Outbox, pick_fire_time
-from bot.ports import Jobs, Notifier
+from bot.ports import Job, Jobs, Notifier
 from bot.recurrence import ScheduleTrigger, Spec, next_fire_times, parse_rule
 from bot.roles import Role
 from bot.services import Services
@@ -119,7 +119,7 @@ class Scheduler:
             )
         return len(schedules)
 
-    def _fire_job(self, schedule_id: int):  # type: ignore[no-untyped-def]  # a closure over the id
+    def _fire_job(self, schedule_id: int) -> Job:
         async def job() -> None:
             await self.fire(schedule_id)
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,10 +176,11 @@ class _Rule:
 def _rules(targets: Iterable[Target], period_of: dt.date) -> list[_Rule]:
     out = []
     for t in targets:
+        assert t.id is not None  # read from the database
         start, end = period_bounds(t.period, period_of)
         out.append(
             _Rule(
-                id=t.id,  # type: ignore[arg-type]
+                id=t.id,
                 name=t.name,
                 category=t.category,
                 form=t.form,
@@ -344,8 +345,9 @@ async def org_statuses(
     *, session: AsyncSession, org: Org, on: dt.date, period_of: dt.date | None = None
 ) -> list[TargetStatus]:
     """Org-scoped targets binding this org (by kind), counting the org's own records."""
-    result = await statuses_for_orgs(session=session, org_ids=[org.id], on=on, period_of=period_of)  # type: ignore[list-item]
-    return result.get(org.id, [])  # type: ignore[arg-type]
+    assert org.id is not None
+    result = await statuses_for_orgs(session=session, org_ids=[org.id], on=on, period_of=period_of)
+    return result.get(org.id, [])
 
 
 def _answers_for_org(role: str) -> bool:
@@ -365,10 +367,21 @@ def _plan(rules: Sequence[_Rule], role: str, kind: str | None) -> list[tuple[_Ru
     return out
 
 
+class Person(Protocol):
+    """A member as statuses need it: a Member row or a plain stats.MemberRow."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def org_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+
+
 async def members_statuses(
     *,
     session: AsyncSession,
-    members: list[Member],
+    members: Sequence[Person],
     on: dt.date,
     period_of: dt.date | None = None,
     period: str | None = None,
@@ -384,8 +397,8 @@ async def members_statuses(
     """
     period_of = period_of or on
     # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
-    people = [(m.id, m.org_id, m.role) for m in members]
-    out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}  # type: ignore[misc]
+    people = [(m.id, m.org_id, m.role) for m in members if m.id is not None]
+    out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}
     rules = _rules(
         (t for t in await _targets(session, period) if org_targets or t.scope == "member"), period_of
     )
@@ -402,11 +415,11 @@ async def members_statuses(
     bound = [mid for mid, org_id, role in people if any(not o for _, o in plans[(role, kinds.get(org_id))])]
     org_ids = sorted({org_id for _, org_id, role in people if _answers_for_org(role)})
 
-    on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)  # type: ignore[misc]
-    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules)  # type: ignore[arg-type]
+    on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)
+    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules)
     member_exempt = await repo.exemptions_by_member(
         session=session,
-        member_ids=bound,  # type: ignore[arg-type]
+        member_ids=bound,
         target_ids=[r.id for r in member_rules],
         starts=[r.start for r in member_rules],
     )
@@ -424,14 +437,14 @@ async def members_statuses(
 
     for mid, org_id, role in people:
         excused = mid in on_leave
-        statuses = out[mid]  # type: ignore[index]
+        statuses = out[mid]
         for r, for_org in plans[(role, kinds.get(org_id))]:
             subject_id = org_id if for_org else mid
             tally, exempt = (org_tallies, org_exempt) if for_org else (member_tallies, member_exempt)
             statuses.append(
                 _status(
                     r,
-                    done=tally[r.period].count(subject_id, r),  # type: ignore[arg-type]
+                    done=tally[r.period].count(subject_id, r),
                     subject="org" if for_org else "member",
                     org_id=org_id,
                     member_id=mid,
@@ -448,7 +461,8 @@ async def member_statuses(
 ) -> list[TargetStatus]:
     """The targets this member answers for (see members_statuses)."""
     result = await members_statuses(session=session, members=[member], on=on, period_of=period_of)
-    return result[member.id]  # type: ignore[index]
+    assert member.id is not None
+    return result[member.id]
 
 
 async def record_exemption(
@@ -459,9 +473,10 @@ async def record_exemption(
     if target is None:
         raise LookupError(f"no target {target_id}")
     start, _ = period_bounds(target.period, on)
+    assert member.id is not None
     await repo.add_exemption(
         session=session,
-        member_id=member.id,  # type: ignore[arg-type]
+        member_id=member.id,
         target_id=target_id,
         period_start=start,
         reason=reason,

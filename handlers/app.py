@@ -63,8 +63,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     if rate_limiter is True:
-        # PTB types the builder as taking BaseRateLimiter[None]; AIORateLimiter is BaseRateLimiter[int].
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        limiter = AIORateLimiter(max_retries=3)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB types it BaseRateLimiter[None]; this is [int]
     elif isinstance(rate_limiter, BaseRateLimiter):
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()

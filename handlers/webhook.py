@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
@@ -75,12 +76,16 @@ async def _note_failure(update: object, context: Any) -> None:
         failures.append(context.error)
 
 
+_TIMED: weakref.WeakSet[BaseRequest] = weakref.WeakSet()  # transports wrapped already
+
+
 def _time_requests(request: BaseRequest, services: Services) -> None:
     """Observe every Bot API call's latency and outcome (the transport is PTB's HTTPXRequest or a
     test double): the figures behind /metrics and the Bot API part of /healthz."""
-    inner = request.do_request
-    if getattr(inner, "_dutybot_timed", False):
+    if request in _TIMED:
         return
+    _TIMED.add(request)
+    inner = request.do_request
     metrics = services.metrics
 
     async def do_request(url: str, method: str, request_data: Any = None, **kwargs: Any) -> Any:
@@ -99,7 +104,6 @@ def _time_requests(request: BaseRequest, services: Services) -> None:
             if api_method != "getUpdates":
                 metrics.send_latency.labels(api_method).observe(time.perf_counter() - started)
 
-    do_request._dutybot_timed = True  # type: ignore[attr-defined]
     request.do_request = do_request  # type: ignore[method-assign,assignment]  # wrapping the transport in place, its keyword defaults kept
 
 
