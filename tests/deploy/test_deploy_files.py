@@ -11,7 +11,7 @@ from bot.dbcommands import register
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-COMPOSE_ONLY = {"POSTGRES_PASSWORD", "DUTYBOT_DOMAIN"}
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "CADDY_DOMAIN"}
 
 
 def _env_example_keys() -> list[str]:

@@ -117,7 +117,7 @@ def test_compose_passes_secrets_as_files() -> None:
 def test_caddy_proxies_only_the_webhook_path_to_every_replica() -> None:
     caddyfile = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
     assert caddyfile.count("{") == caddyfile.count("}"), "balanced braces"
-    assert "{$DUTYBOT_DOMAIN} {" in caddyfile and "handle {$WEBHOOK_PATH:/telegram} {" in caddyfile
+    assert "{$CADDY_DOMAIN} {" in caddyfile and "handle {$WEBHOOK_PATH:/telegram} {" in caddyfile
     assert re.search(r"dynamic a \{\s+name bot\s+port 8443", caddyfile)
     assert "respond 404" in caddyfile, "/healthz and /metrics are not published"
 
