@@ -6,16 +6,21 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("data") / "dutybot.sqlite3"
+# What python-telegram-bot's HTTPX transport accepts (socks5 needs the `socks` extra).
+PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://")
 
 
 class Settings(BaseSettings):
     """Every setting the bot reads. Secrets have no default."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a validation error never echoes the settings (the token among them).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
@@ -54,6 +59,17 @@ class Settings(BaseSettings):
     backup_time: str = "03:30"
     # Log lines as JSON objects instead of `key=value` text.
     log_json: bool = False
+    # An outbound proxy for every Bot API call, e.g. http://proxy:3128 or socks5://127.0.0.1:1080
+    # (where Telegram is reachable only through one).
+    telegram_proxy_url: str | None = None
+
+    # Secrets from files (docker/compose secrets, systemd credentials): each `*_FILE` names a file
+    # whose contents, stripped of surrounding whitespace, is the value of the setting without the
+    # suffix. Setting both a secret and its `*_FILE` is refused (as the postgres image does); an
+    # empty plain variable counts as unset, so `TELEGRAM_BOT_TOKEN=` may stay in the env file.
+    telegram_bot_token_file: Path | None = None
+    webhook_secret_file: Path | None = None
+    database_url_file: Path | None = None
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -87,6 +103,40 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}; use DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @field_validator("telegram_proxy_url")
+    @classmethod
+    def _proxy_scheme(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if not value.lower().startswith(PROXY_SCHEMES):
+            raise ValueError(
+                f"TELEGRAM_PROXY_URL must start with one of {', '.join(PROXY_SCHEMES)} "
+                "(e.g. socks5://127.0.0.1:1080)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> Settings:
+        for name in ("telegram_bot_token", "webhook_secret", "database_url"):
+            path = getattr(self, f"{name}_file")
+            if path is None or not str(path).strip():
+                continue
+            variable, file_variable = name.upper(), f"{name.upper()}_FILE"
+            plain = getattr(self, name)
+            if isinstance(plain, SecretStr):
+                plain = plain.get_secret_value()
+            if name in self.model_fields_set and plain:
+                raise ValueError(f"both {variable} and {file_variable} are set; set only one of them")
+            try:
+                value = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"{file_variable}={path}: cannot read the file ({exc.strerror})") from None
+            if not value:
+                raise ValueError(f"{file_variable}={path}: the file is empty")
+            setattr(self, name, SecretStr(value) if name != "database_url" else value)
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

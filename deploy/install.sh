@@ -9,7 +9,7 @@
 #            run with TMPDIR=CACHE_DIR and MPLCONFIGDIR=CACHE_DIR/matplotlib to use them
 #            (default: PREFIX/cache)
 #
-# Steps: a CJK font (apt's fonts-noto-cjk when missing), the package and its dependencies, the
+# Steps: a CJK font (apt's fonts-noto-cjk when missing), the locked dependencies and the package, the
 # caches, then a smoke test of the installed command (migrations packaged, schema without drift).
 # Every step either succeeds or stops the script with a message: nothing is skipped silently.
 set -euo pipefail
@@ -41,7 +41,15 @@ step "Python $("$PYTHON" -c 'import sys; print(sys.version.split()[0])') -> virt
   || fail "Python 3.11 to 3.13 is required"
 "$PYTHON" -m venv "$PREFIX"
 "$PREFIX/bin/python" -m pip install --quiet --upgrade pip
-"$PREFIX/bin/python" -m pip install --quiet "$SRC"
+# The pinned, hash-checked dependencies from the lock (requirements.lock, for Python 3.11 on Linux;
+# refresh it as deploy/README.md says), then the package alone: what runs is what CI tested.
+LOCK="${LOCK:-$SRC/requirements.lock}"
+[ -f "$LOCK" ] || fail "lock file $LOCK not found"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+  || echo "install.sh: note: the lock is resolved for Python 3.11; this is $("$PYTHON" -V)" >&2
+"$PREFIX/bin/python" -m pip install --quiet --require-hashes -r "$LOCK"
+"$PREFIX/bin/python" -m pip install --quiet --no-deps "$SRC"
+"$PREFIX/bin/python" -m pip check
 
 step "caches in $CACHE"
 mkdir -p "$CACHE/matplotlib"

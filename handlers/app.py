@@ -62,6 +62,9 @@ def build_application(
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    elif settings.telegram_proxy_url:
+        # Networks where Telegram is reachable only through a proxy (HTTP or SOCKS5).
+        builder = builder.proxy(settings.telegram_proxy_url).get_updates_proxy(settings.telegram_proxy_url)
     if rate_limiter is True:
         limiter = AIORateLimiter(max_retries=3)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB types it BaseRateLimiter[None]; this is [int]
