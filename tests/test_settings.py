@@ -41,3 +41,12 @@ def test_a_self_hosted_bot_api_server_is_used_for_requests_and_files() -> None:
     app = build_application(Services(settings), rate_limiter=None)
     assert app.bot.base_url == "http://127.0.0.1:8081/bot123:abc"
     assert app.bot.base_file_url == "http://127.0.0.1:8081/file/bot123:abc"
+
+
+@pytest.mark.parametrize("proxy", ["http://127.0.0.1:3128", "socks5://127.0.0.1:1080"])
+def test_the_bot_api_is_reached_through_the_configured_proxy(proxy: str) -> None:
+    settings = Settings(_env_file=None, telegram_bot_token="123:abc", telegram_proxy_url=proxy)
+    app = build_application(Services(settings), rate_limiter=None)
+    getting_updates, everything_else = app.bot._request  # PTB's two transports
+    for request in (getting_updates, everything_else):
+        assert request._client_kwargs["proxy"] == proxy  # type: ignore[attr-defined]
