@@ -290,7 +290,5 @@ def readiness_parts(readiness: Readiness) -> list[str]:
 
 # --- the export ----------------------------------------------------------------------------------
 def export_caption(ledger: LedgerExport) -> str:
-    # The title is not escaped, as before this module existed (an org name holding < or & makes
-    # Telegram refuse the caption): fixing it is a behaviour change left to its own commit.
-    title, period = ledger.scope.title, ledger.period.label
+    title, period = html.escape(ledger.scope.title), ledger.period.label
     return f"📎 {title} · {period} 台账，共 {ledger.export.records} 条记录。"

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bot.cli import main as cli_main
 from storage.db import in_thread
-from storage.models import AuditLog, DutyRecord, Member
+from storage.models import AuditLog, DutyRecord, Member, Org
 
 CATEGORY_HEADERS = [
     "部署推进",
@@ -175,3 +175,12 @@ async def test_a_too_large_export_asks_for_a_shorter_period(harness, monkeypatch
     assert harness.replies(calls, "sendDocument") == []
     assert harness.replies(calls)[0].text.startswith("这段时间共有 6 条记录，超过单个文件 5 条的上限。")
     assert len(harness.replies(await harness.send(ADMIN, "/export 2026-11 第一支部"), "sendDocument")) == 1
+
+
+async def test_an_org_name_with_markup_characters_is_escaped_in_the_caption(harness) -> None:
+    await seed_world(harness)
+    async with harness.session() as session:
+        await session.execute(update(Org).where(Org.name == "第一支部").values(name="A&B<第一>支部"))
+    document = harness.replies(await harness.send(ADMIN, "/export 2026-11 A&B<第一>支部"), "sendDocument")[0]
+    caption = document.params["caption"]
+    assert "A&amp;B&lt;第一&gt;支部" in caption, caption
