@@ -73,6 +73,11 @@ class Scheduler:
         log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
         self.catch_up_task = asyncio.create_task(self._catch_up())
 
+    def stop_sending(self) -> None:
+        """Stop claiming new sends at once (SIGTERM): sends in flight finish and record their
+        outcomes; what is left stays pending for the next leader."""
+        self.outbox.stop()
+
     async def deactivate(self) -> None:
         self.jobs.remove("schedule:")
         self.jobs.remove("snooze:")

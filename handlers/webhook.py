@@ -352,6 +352,8 @@ async def serve(
             )
             await stop.wait()
             log.info("stopping")
+            if app.bot_data.scheduler is not None:
+                app.bot_data.scheduler.stop_sending()  # before anything else: no new claims
             for server in servers:
                 await server.stop()
             if app.updater is not None and app.updater.running:

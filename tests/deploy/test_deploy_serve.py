@@ -187,3 +187,64 @@ async def test_a_stop_lets_the_updates_in_flight_finish_with_their_replies(datab
     assert api.sent("sendMessage", chat_id=USER.id), "the reply went out before the bot stopped"
     await asyncio.wait_for(task, timeout=30)
     assert not app.running
+
+
+async def test_a_stop_during_a_nudge_run_stops_claiming_and_loses_no_outcome(database_url: str) -> None:
+    """SIGTERM in the middle of a run: no new send is claimed, every send made has its outcome
+    recorded (none left 'claimed', i.e. unknown), the rest stays pending for the next leader."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from bot.outbox import Pacer
+    from bot.recurrence import parse_rule
+    from storage import orgs
+    from storage import schedules as repo
+    from storage.models import Delivery, Member, Target
+
+    settings = _settings(database_url)
+    api = MemoryBotAPI()
+    services = Services(settings)
+    app = build_application(services, request=api, rate_limiter=None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, settings, webhook=False, stop=stop))
+    await _until(lambda: services.scheduler is not None and services.leadership.is_leader)
+    assert services.scheduler is not None
+    async with services.session() as session:
+        branch = await orgs.create_org(session=session, name="第一支部")
+        session.add_all(Member(telegram_id=50_000 + i, name=f"党员{i}", org_id=branch.id) for i in range(300))  # type: ignore[arg-type]
+        session.add(
+            Target(name="理论学习", category="study", count=1, period="week", role="cadre", scope="member")
+        )
+        rule = parse_rule("每周五10:00")
+        schedule = await repo.add_schedule(
+            session=session,
+            rule_text=rule.label,
+            cron=rule.cron,
+            special=rule.special,
+            timezone="Asia/Shanghai",
+            kind="nudge",
+            holiday_policy="previous",
+            created_at=services.clock.now().astimezone(dt.UTC) - dt.timedelta(days=30),
+        )
+    box = services.scheduler.outbox
+    box.pacer = Pacer(200, per_chat=0)  # about 200 sends a second: the run takes ~1.5 s
+    sent: list[int] = []
+
+    def count(call: Any) -> None:
+        if call.method == "sendMessage" and call.chat_id >= 50_000:
+            sent.append(call.chat_id)
+            if len(sent) == 50:
+                stop.set()  # SIGTERM
+
+    api.listeners.append(count)
+    fire = services.clock.now().replace(second=0, microsecond=0)
+    report = await box.run(schedule.id, fire)  # type: ignore[arg-type]
+    await asyncio.wait_for(task, timeout=30)
+    assert report is not None and report.status == "stopped"
+    async with services.session() as session:
+        rows = list((await session.execute(select(Delivery))).scalars())
+    statuses = [d.status for d in rows]
+    assert "claimed" not in statuses, "every send made has its outcome"
+    assert statuses.count("sent") == len(sent) == len(set(sent)) < 300
+    assert statuses.count("pending") == 300 - len(sent), "the rest waits for the next leader"
