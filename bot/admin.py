@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import invites
 from bot.errors import NEED_ROLE, NOT_BOUND, Refused
-from bot.members import Sender, display_name, is_bootstrap_admin, resolve
+from bot.members import Sender, bind_admin, display_name, is_bootstrap_admin, resolve
 from bot.roles import Role, has_role
 from bot.services import Services
 from storage import orgs
@@ -139,14 +139,7 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
         bound = actor is None
         if actor is None:
             # A bootstrap admin's first organisation: bind them to it.
-            actor = await orgs.create_member(
-                session=session,
-                telegram_id=sender.id,
-                name=display_name(sender),
-                org=created,
-                role=Role.admin,
-                username=sender.username,
-            )
+            actor = await bind_admin(session=session, user=sender, org=created)
         await orgs.audit(
             session=session,
             actor=actor,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import Role
 from storage import orgs
-from storage.models import Member
+from storage.models import Member, Org
 
 if TYPE_CHECKING:  # only a type here: bot.services builds services that resolve members
     from bot.services import Services
@@ -38,6 +38,18 @@ def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:
     return telegram_id in services.settings.admin_telegram_ids
 
 
+async def bind_admin(*, session: AsyncSession, user: Sender, org: Org) -> Member:
+    """A bootstrap admin's Member row, bound to `org`."""
+    return await orgs.create_member(
+        session=session,
+        telegram_id=user.id,
+        name=display_name(user),
+        org=org,
+        role=Role.admin,
+        username=user.username,
+    )
+
+
 async def resolve(*, session: AsyncSession, services: Services, user: Sender) -> Member | None:
     """The sender's active Member, binding a bootstrap admin to the root organisation on first use."""
     member = await orgs.get_member(session=session, telegram_id=user.id)
@@ -53,14 +65,7 @@ async def resolve(*, session: AsyncSession, services: Services, user: Sender) ->
     if root is None:
         return None
     if member is None:
-        member = await orgs.create_member(
-            session=session,
-            telegram_id=user.id,
-            name=display_name(user),
-            org=root,
-            role=Role.admin,
-            username=user.username,
-        )
+        member = await bind_admin(session=session, user=user, org=root)
     else:
         assert root.id is not None
         member.active, member.role, member.org_id = True, Role.admin, root.id

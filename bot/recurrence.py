@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.calendar import WorkCalendar
+from bot.parsing.numbers import cn_to_int
 from bot.periods import WEEKDAY_NAMES
 
 ACCEPTED_FORMS = (
@@ -109,20 +110,6 @@ class Cron:
 _FULLWIDTH = str.maketrans("０１２３４５６７８９：　，、", "0123456789: ,,")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0, "七": 0}
 _CN_DIGITS.update({str(i): i % 7 for i in range(1, 8)})
-_WEEKDAY_NAMES = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五", 6: "六", 0: "日"}
-_NUMERALS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _CRON_RE = re.compile(r"^[\d*/,\-]+(\s+[\d*/,\-]+){4}$")
 _TIME_RE = re.compile(
     r"(?P<ampm>上午|早上|早晨|中午|下午|晚上)?\s*"
@@ -133,14 +120,11 @@ _QUARTER_MONTH = {"第一个月": 0, "第二个月": 1, "第三个月": 2, "最�
 
 
 def _cn_int(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_NUMERALS[tens] if tens else 1) * 10 + (_NUMERALS[ones] if ones else 0)
-    return _NUMERALS[text]
+    """An Arabic or Chinese numeral of a rule (十八, 二十, 30); RuleError when it is none."""
+    value = int(text) if text.isdigit() else cn_to_int(text)
+    if value is None:
+        raise RuleError(text)
+    return value
 
 
 def _take_time(text: str) -> tuple[dt.time, str]:
@@ -202,7 +186,7 @@ def parse_rule(text: str) -> Rule:
         return Rule(f"每个工作日 {hm}", f"{m} {h} * * *", "workday")
     if match := re.fullmatch(r"(?:每周|每星期|每礼拜|周)(.+)", rest):
         days = _weekdays(match[1])
-        names = "".join(_WEEKDAY_NAMES[d] for d in days)
+        names = "".join(WEEKDAY_NAMES[(d - 1) % 7] for d in days)  # cron 0 = Sunday
         return Rule(f"每周{names} {hm}", f"{m} {h} * * {','.join(str(d) for d in days)}")
     if match := re.fullmatch(r"每月(第一个|最后一个)工作日", rest):
         special = "first_workday" if match[1] == "第一个" else "last_workday"

@@ -10,7 +10,7 @@ import datetime as dt
 import html
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application
 
 from bot import schedule_admin as service
@@ -66,22 +66,35 @@ def _short(when: dt.datetime) -> str:
 Verb = Callable[[Services, Member, list[str]], Awaitable[str]]
 
 
-async def schedule_command(update: Update, context: Ctx) -> None:
-    """Dispatch /schedule add|list|pause|resume|remove|test."""
+_LISTING = ("list", "ls", "列表", "查看")
+
+
+async def _authorized(update: Update, context: Ctx) -> tuple[Message, Member, list[str], str] | None:
+    """(message, member, arguments, verb) when the sender may run the verb: listing needs a
+    secretary, every change an admin; otherwise the refusal is answered and None returned."""
     message = update.effective_message
     if message is None or update.effective_user is None:
-        return
-    services = context.bot_data
-    member = await service.caller(services, update.effective_user)
+        return None
+    member = await service.caller(context.bot_data, update.effective_user)
     args = context.args or []
     verb = args[0].lower() if args else "list"
     if member is None:
         await message.reply_text(NOT_BOUND)
-        return
-    needed = Role.secretary if verb in ("list", "ls", "列表", "查看") else Role.admin
+        return None
+    needed = Role.secretary if verb in _LISTING else Role.admin
     if not has_role(member, needed):
         await message.reply_text(NEED_ROLE[needed])
+        return None
+    return message, member, args, verb
+
+
+async def schedule_command(update: Update, context: Ctx) -> None:
+    """Dispatch /schedule add|list|pause|resume|remove|test."""
+    authorized = await _authorized(update, context)
+    if authorized is None:
         return
+    message, member, args, verb = authorized
+    services = context.bot_data
     handler = _VERBS.get(verb)
     if handler is None:
         await message.reply_text(html.escape(USAGE))
@@ -202,21 +215,12 @@ _ON_WORDS = {"上班", "班", "调休上班", "补班", "work", "workday"}
 
 async def holiday_command(update: Update, context: Ctx) -> None:
     """Dispatch /holiday add|remove|list."""
-    message = update.effective_message
-    if message is None or update.effective_user is None:
+    authorized = await _authorized(update, context)
+    if authorized is None:
         return
+    message, member, args, verb = authorized
     services = context.bot_data
-    member = await service.caller(services, update.effective_user)
-    args = context.args or []
-    verb = args[0].lower() if args else "list"
-    if member is None:
-        await message.reply_text(NOT_BOUND)
-        return
-    listing = verb in ("list", "ls", "列表", "查看")
-    needed = Role.secretary if listing else Role.admin
-    if not has_role(member, needed):
-        await message.reply_text(NEED_ROLE[needed])
-        return
+    listing = verb in _LISTING
     today = services.clock.now().date()
     if listing:
         year = int(args[1]) if len(args) > 1 and args[1].isdigit() and len(args[1]) == 4 else today.year
