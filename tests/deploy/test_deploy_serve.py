@@ -242,8 +242,11 @@ async def test_a_stop_during_a_nudge_run_stops_claiming_and_loses_no_outcome(dat
     report = await box.run(schedule.id, fire)  # type: ignore[arg-type]
     await asyncio.wait_for(task, timeout=30)
     assert report is not None and report.status == "stopped"
-    async with services.session() as session:
-        rows = list((await session.execute(select(Delivery))).scalars())
+    try:
+        async with services.session() as session:
+            rows = list((await session.execute(select(Delivery))).scalars())
+    finally:
+        await services.engine.dispose()  # the bot closed its engine on stop; this read opened it again
     statuses = [d.status for d in rows]
     assert "claimed" not in statuses, "every send made has its outcome"
     assert statuses.count("sent") == len(sent) == len(set(sent)) < 300
