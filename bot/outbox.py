@@ -3,9 +3,12 @@
 A run is one fire time of one schedule (a ScheduleRun row, unique per schedule and time). Planning
 writes one Delivery row per recipient (unique per run and member) in the same transaction that
 moves the run from pending to running, so a plan is either complete or absent. Sending claims one
-delivery (pending → claimed, committed) before each send, then records the outcome. After a crash,
-claimed-but-unconfirmed deliveries become "unknown" and are never resent; pending ones are sent
-when the run resumes. Sends are paced below `settings.send_rate_per_second` and one per second per
+delivery (pending → claimed, committed) before each send, then records the outcome with the next
+claim. After a crash, claimed-but-unconfirmed deliveries (at most the sends that were in flight)
+become "unknown": a resend could be a duplicate, so the run does not resend them. They are resolved
+by a recheck `UNKNOWN_RECHECK` later: a member whose duty is still open then gets the nudge once
+more, marked as a possible repeat; one whose duty is done gets nothing. Pending ones are sent when
+the run resumes. Sends are paced below `settings.send_rate_per_second` and one per second per
 chat, so Telegram's limits are not reached; a RetryAfter pauses every send for the time asked.
 """
 
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 UTC = dt.UTC
 SNOOZE = dt.timedelta(hours=2)
+UNKNOWN_RECHECK = dt.timedelta(hours=2)
+REPEAT_NOTE = "（上一条提醒可能没有送达，这是补发；如已收到，请忽略。）"
 MAX_SNOOZES = 2
 MISSED_STATES = ("due", "at_risk", "overdue")
 _DIGEST_MARK = "@digest:"
@@ -331,9 +336,9 @@ class Outbox:
         self.pacer = pacer or Pacer(services.settings.send_rate_per_second)
         self.max_in_flight = 32
         self.max_attempts = 5
-        # Outcomes are written with a claim once this many are waiting (fewer round trips); a
-        # crash before that leaves them claimed, i.e. unknown, and so never resent.
-        self.record_batch = 16
+        # Outcomes finished so far are written with the next claim (no extra round trip), so a
+        # crash leaves unknown only the sends still in flight.
+        self.record_batch = 1
         self._active: set[int] = set()
         self.stopping = False
 
@@ -397,7 +402,6 @@ class Outbox:
     async def _deliver(self, run_id: int) -> RunReport:
         services = self.services
         async with services.session() as session:
-            expired = await repo.expire_claims(session=session, run_id=run_id)
             kind = (
                 await session.execute(
                     select(col(Schedule.kind))
@@ -405,6 +409,8 @@ class Outbox:
                     .where(col(ScheduleRun.id) == run_id)
                 )
             ).scalar_one()
+            recheck = services.clock.now() + UNKNOWN_RECHECK if kind == "nudge" else None
+            expired = await repo.expire_claims(session=session, run_id=run_id, recheck_at=recheck)
             rows = await session.execute(
                 select(col(Member.id), col(Member.telegram_id))
                 .join(Delivery, col(Delivery.member_id) == col(Member.id))
@@ -412,7 +418,12 @@ class Outbox:
             )
             chats = {member_id: chat for member_id, chat in rows.all() if member_id is not None}
         if expired:
-            log.warning("run %s: %d interrupted sends marked unknown (not resent)", run_id, expired)
+            log.warning(
+                "run %s: %d interrupted sends marked unknown (%s)",
+                run_id,
+                expired,
+                f"rechecked in {UNKNOWN_RECHECK}" if kind == "nudge" else "not resent",
+            )
         results: list[tuple[int, int, Outcome]] = []
         in_flight: set[asyncio.Task[None]] = set()
         gate = asyncio.Semaphore(self.max_in_flight)
@@ -431,7 +442,9 @@ class Outbox:
                 await gate.acquire()
                 # Wait for the slot before claiming: a crash between claim and send stays rare.
                 await self.pacer.wait()
-                claim = asyncio.ensure_future(self._claim(claims, results, run_id, last_id))
+                claim = asyncio.ensure_future(
+                    self._claim(claims, results, run_id, last_id, recheck=kind == "nudge")
+                )
                 try:
                     # A cancellation must not cut a transaction short (aiosqlite would keep the
                     # write lock): the claim completes, and what it claimed is still sent.
@@ -457,7 +470,7 @@ class Outbox:
         finally:
             await asyncio.shield(claims.close())
         async with services.session() as session:
-            await self._record(session, results)
+            await self._record(session, results, recheck=kind == "nudge")
             finished = await repo.count_pending(session=session, run_id=run_id) == 0
             if finished:
                 await repo.set_run_status(session=session, run_id=run_id, status="done", finished=True)
@@ -466,11 +479,17 @@ class Outbox:
         return RunReport(run_id, "done" if finished else "stopped", counts)
 
     async def _claim(
-        self, claims: Any, results: list[tuple[int, int, Outcome]], run_id: int, after_id: int
+        self,
+        claims: Any,
+        results: list[tuple[int, int, Outcome]],
+        run_id: int,
+        after_id: int,
+        *,
+        recheck: bool,
     ) -> repo.Claimed | None:
         async with claims.begin():
             if len(results) >= self.record_batch:
-                await self._record(claims, results)
+                await self._record(claims, results, recheck=recheck)
             return await repo.claim_next(
                 session=claims, run_id=run_id, now=self.services.clock.now(), after_id=after_id
             )
@@ -516,8 +535,12 @@ class Outbox:
             chat_id, report.digest, report.chart_png, pace=lambda: self.pacer.wait(chat_id)
         )
 
-    async def _record(self, session: AsyncSession, results: list[tuple[int, int, Outcome]]) -> None:
-        """Write finished outcomes (batched into the next claim's transaction)."""
+    async def _record(
+        self, session: AsyncSession, results: list[tuple[int, int, Outcome]], *, recheck: bool = False
+    ) -> None:
+        """Write finished outcomes (batched into the next claim's transaction). With `recheck`, an
+        unknown outcome (a time-out: Telegram may or may not have it) is rechecked later, like an
+        interrupted send."""
         done, results[:] = list(results), []
         now = self.services.clock.now()
         outcomes = []
@@ -531,6 +554,9 @@ class Outbox:
             if status == "forbidden":
                 blocked.append(member_id)
         await repo.mark_deliveries(session=session, outcomes=outcomes)
+        unknown = [delivery_id for delivery_id, status, _, _ in outcomes if status == "unknown"]
+        if recheck and unknown:
+            await repo.recheck_later(session=session, delivery_ids=unknown, at=now + UNKNOWN_RECHECK)
         self.services.metrics.deliveries(status for _, status, _, _ in outcomes)
         if blocked:
             await session.execute(update(Member).where(col(Member.id).in_(blocked)).values(unreachable=True))
@@ -584,24 +610,32 @@ class Outbox:
 
     # --- snooze --------------------------------------------------------------------------------
     async def resend_snoozed(self, delivery_id: int) -> Outcome | None:
-        """Send a snoozed nudge again, with what is still open now (nothing if all is done)."""
+        """Send a snoozed nudge again, with what is still open now (nothing if all is done).
+
+        The recheck of an interrupted send (status "unknown") comes this way too: it is sent marked
+        as a possible repeat, and its outcome becomes the delivery's."""
         services = self.services
         async with services.session() as session:
             if not await repo.take_snooze(session=session, delivery_id=delivery_id):
                 return None
             delivery = await session.get(Delivery, delivery_id)
             member = await session.get(Member, delivery.member_id) if delivery else None
-            if member is None or member.unreachable or not member.active:
+            if delivery is None or member is None or member.unreachable or not member.active:
                 return None
+            recheck = delivery.status == "unknown"
             statuses = await open_statuses(session=session, member=member, on=services.clock.now().date())
+            if recheck and not statuses:
+                delivery.error = "interrupted; the duty was done by the recheck, not resent"
         if not statuses:
             return None
         await self.pacer.wait(member.telegram_id)
-        outcome = await self.notifier.send(
-            member.telegram_id, nudge_text(statuses), nudge_buttons(delivery_id)
-        )
-        if outcome.kind == "forbidden":
-            async with services.session() as session:
+        text = nudge_text(statuses) + ("\n" + REPEAT_NOTE if recheck else "")
+        outcome = await self.notifier.send(member.telegram_id, text, nudge_buttons(delivery_id))
+        async with services.session() as session:
+            if recheck:  # the recheck's outcome is the delivery's (a sent one counts for the cap)
+                assert member.id is not None
+                await self._record(session, [(delivery_id, member.id, outcome)])
+            elif outcome.kind == "forbidden":
                 await session.execute(
                     update(Member).where(col(Member.id) == member.id).values(unreachable=True)
                 )

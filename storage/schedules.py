@@ -227,14 +227,26 @@ async def mark_delivery(
     await session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
 
 
-async def expire_claims(*, session: AsyncSession, run_id: int) -> int:
-    """Claimed but never confirmed (the process died mid-send): the outcome is unknown, never resent."""
+async def expire_claims(*, session: AsyncSession, run_id: int, recheck_at: dt.datetime | None = None) -> int:
+    """Claimed but never confirmed (the process died mid-send): the outcome is unknown, and it is not
+    resent with the run. With `recheck_at` it comes back then, through the snooze path, to be sent
+    (marked as a possible repeat) only if the member's duty is still open."""
+    values: dict[str, Any] = {"status": "unknown", "error": "interrupted before the outcome was known"}
+    if recheck_at is not None:
+        values["snooze_until"] = recheck_at.astimezone(UTC)
     result = await session.execute(
         update(Delivery)
         .where(col(Delivery.run_id) == run_id, col(Delivery.status) == "claimed")
-        .values(status="unknown", error="interrupted before the outcome was known")
+        .values(**values)
     )
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+async def recheck_later(*, session: AsyncSession, delivery_ids: list[int], at: dt.datetime) -> None:
+    """Bring deliveries whose outcome is unknown back at `at`, through the snooze path."""
+    await session.execute(
+        update(Delivery).where(col(Delivery.id).in_(delivery_ids)).values(snooze_until=at.astimezone(UTC))
+    )
 
 
 async def count_pending(*, session: AsyncSession, run_id: int) -> int:

@@ -16,10 +16,11 @@ import pytest
 from sched_support import add_schedule, fast_outbox
 from sqlalchemy import func, select
 
+from bot.outbox import REPEAT_NOTE, UNKNOWN_RECHECK
 from storage import orgs
 from storage import schedules as repo
 from storage.db import create_engine, create_sessionmaker, session_scope
-from storage.models import Delivery, Member, Target
+from storage.models import Delivery, DutyRecord, Member, Target
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIRE = dt.datetime(2026, 11, 27, 10, 0, tzinfo=TZ)
@@ -192,9 +193,69 @@ async def test_killed_subprocess_resumes_without_duplicates(database_url: str, t
         everyone = {FIRST_CHAT + i for i in range(MEMBERS)}
         missing = everyone - set(received)
         # The self-kill landed after the send: that member counts as unknown yet got it once. An
-        # outside kill can land between claiming and sending; such a member is reported unknown and,
-        # by design, not resent (a resend could be a duplicate). It is at most the sends in flight.
-        assert missing <= unknown and len(missing) <= 32
+        # outside kill can land between claiming and sending; such a member is unknown and is not
+        # resent with the run (a resend could be a duplicate). It is at most the sends in flight.
+        assert missing <= unknown and 1 <= len(unknown) <= 32
         assert len(received) + len(missing) == MEMBERS
+
+        # 4. the recheck, two hours on: an unknown send whose duty is still open is sent once more,
+        # marked as a possible repeat; one whose duty was done in the meantime gets nothing
+        done_chat = min(unknown)
+        async with session_scope(maker) as session:
+            member = (
+                await session.execute(select(Member).where(Member.telegram_id == done_chat))
+            ).scalar_one()
+            session.add(
+                DutyRecord(
+                    member_id=member.id,
+                    org_id=member.org_id,
+                    category="study",
+                    date=FIRE.date(),
+                    chat_id=done_chat,
+                    message_id=1,
+                )
+            )
+        rechecked = await _recheck(database_url, FIRE + dt.timedelta(minutes=5) + UNKNOWN_RECHECK)
+        assert set(rechecked) == unknown - {done_chat}
+        assert all(REPEAT_NOTE in text for text in rechecked.values())
+        assert everyone == set(received) | set(rechecked) | {done_chat}, "nobody is lost"
+        assert not set(rechecked) & (set(received) - unknown), "a confirmed send is never repeated"
+        async with session_scope(maker) as session:
+            counts = await _statuses(session, run_id)
+            left = (
+                (await session.execute(select(Delivery).where(Delivery.status == "unknown"))).scalars().all()
+            )
+        assert counts == {"sent": MEMBERS - 1, "unknown": 1}
+        assert [d.member_id for d in left] == [member.id] and "done" in (left[0].error or "")
+        # and the recheck is itself once: a second sweep sends nothing
+        assert await _recheck(database_url, FIRE + dt.timedelta(hours=5)) == {}
     finally:
         await engine.dispose()
+
+
+async def _recheck(url: str, now: dt.datetime) -> dict[int, str]:
+    """What the leader's snooze sweep sends at `now`: chat id -> text."""
+    from telegram import Bot
+
+    from bot.clock import FakeClock
+    from bot.config import Settings
+    from bot.outbox import Outbox, Pacer
+    from bot.services import Services
+    from handlers.memory_api import MemoryBotAPI
+    from handlers.notifier import TelegramNotifier
+
+    services = Services(Settings(_env_file=None, database_url=url, timezone="Asia/Shanghai"), FakeClock(now))
+    await services.open(migrate=False)
+    api = MemoryBotAPI()
+    bot = Bot("123:TEST", request=api, get_updates_request=MemoryBotAPI())
+    await bot.initialize()
+    try:
+        box = Outbox(services, TelegramNotifier(bot), pacer=Pacer(5000, per_chat=0))
+        async with services.session() as session:
+            due = await repo.due_snoozes(session=session, now=now)
+        for delivery_id in due:
+            await box.resend_snoozed(delivery_id)
+        return {c.chat_id: c.params["text"] for c in api.calls if c.method == "sendMessage"}
+    finally:
+        await bot.shutdown()
+        await services.close()

@@ -82,7 +82,7 @@ async def test_unreachable_members_are_skipped_and_forbidden_marks_them(harness)
 
 # PTB 22 warns about RetryAfter.retry_after becoming a timedelta inside its own constructor.
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_retry_after_is_honoured_and_a_timeout_is_never_resent(harness) -> None:
+async def test_retry_after_is_honoured_and_a_timeout_is_rechecked_not_resent(harness) -> None:
     await tree(harness)
     harness.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7, chat_id=C1)
     harness.api.fail_next("sendMessage", None, chat_id=C2)  # a time-out: it may have arrived
@@ -98,7 +98,22 @@ async def test_retry_after_is_honoured_and_a_timeout_is_never_resent(harness) ->
     rows = {d.member_id: d for d in await deliveries(harness)}
     assert max(d.attempts for d in rows.values()) == 1  # a retry is not a second claim
     await box.deliver(report.run_id)
-    assert C2 not in chats(harness), "an unknown outcome is not resent"
+    assert C2 not in chats(harness), "an unknown outcome is not resent with the run"
+
+    # resolved by the leader's recheck two hours on: the duty is still open, so C2 gets it once
+    # more, saying it may be a repeat; the outcome becomes the delivery's
+    (sweep,) = [j for j in harness.app.job_queue.jobs() if j.name == "snooze:sweep"]
+    harness.clock.advance(hours=1, minutes=50)
+    await sweep.run(harness.app)
+    assert C2 not in chats(harness), "not before the recheck time"
+    harness.clock.advance(minutes=15)
+    await sweep.run(harness.app)
+    await sweep.run(harness.app)
+    (repeat,) = harness.api.sent("sendMessage", chat_id=C2)
+    assert "可能没有送达" in repeat.text and "如已收到，请忽略" in repeat.text
+    assert chats(harness).count(C1) == 1, "a confirmed send is never repeated"
+    rows = {d.member_id: d for d in await deliveries(harness)}
+    assert sorted(d.status for d in rows.values()) == ["sent"] * 4
 
 
 async def test_weekly_cap_limits_nudges_per_member(harness) -> None:
