@@ -65,7 +65,8 @@ def bar_chart_png(
 
     font = font_manager.FontProperties(fname=path)
     small = font_manager.FontProperties(fname=path, size=8)
-    with _lock:
+    # Names are drawn as written: "$" in an org or member name is no math text.
+    with _lock, matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
         rows = len(labels) * max(1, len(series))
         height = 1.4 + 0.22 * rows
         fig = Figure(figsize=(7, height), dpi=100)
@@ -103,5 +104,10 @@ def bar_chart_png(
 async def bar_chart(
     title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
 ) -> bytes | None:
-    """`bar_chart_png` in a worker thread, so drawing never blocks the event loop."""
-    return await asyncio.to_thread(bar_chart_png, title, labels, series)
+    """`bar_chart_png` in a worker thread, so drawing never blocks the event loop. A chart that
+    fails to draw is left out (logged): it never stops the digest it belongs to."""
+    try:
+        return await asyncio.to_thread(bar_chart_png, title, labels, series)
+    except Exception:
+        log.exception("chart failed; sent without it", extra={"labels": len(labels)})
+        return None

@@ -41,6 +41,7 @@ from bot.members import resolve
 from bot.parsing import INTENT_NOTICE, INTENT_QUESTION, ParseResult
 from bot.ports import Jobs
 from bot.records import Source, Totals
+from bot.storable import storable
 from storage import orgs
 from storage import records as repo
 from storage.models import DutyRecord, Member
@@ -88,6 +89,10 @@ class Incoming:
     text: str
     sent: dt.datetime | None
     private: bool
+
+    def __post_init__(self) -> None:
+        # Whatever arrives, the text is stored: cleaned only where a database could not hold it.
+        object.__setattr__(self, "text", storable(self.text))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import Role
+from bot.storable import storable
 from storage import orgs
 from storage.models import Member, Org
 
@@ -31,7 +32,7 @@ class Sender(Protocol):
 
 
 def display_name(user: Sender) -> str:
-    return (user.full_name or user.username or str(user.id))[:200]
+    return storable(user.full_name or user.username or str(user.id))[:200]
 
 
 def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:

@@ -67,12 +67,17 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     taking the write lock at BEGIN makes them wait instead (SQLAlchemy's documented recipe).
     """
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        )
 
     _prepare_sqlite_file(url)
     # Connections come from storage.sqlite_driver: aiosqlite with fewer trips to its thread.
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect}
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect},
     )
 
     @event.listens_for(engine.sync_engine, "connect")

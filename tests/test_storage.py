@@ -184,3 +184,25 @@ async def test_a_long_report_does_not_hold_back_check_ins(harness) -> None:
         with pytest.raises(DBAPIError, match="read-only"):
             async with harness.services.session(read_only=True) as report:
                 await orgs.create_org(session=report, name="不该写入")
+
+
+async def test_database_errors_never_carry_user_text(database_url: str) -> None:
+    """What a failed statement raises (and so what is logged) names no parameter: user text stays
+    out of the logs."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine(database_url)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            org = await orgs.create_org(session=session, name="保密党委")
+            await orgs.create_member(session=session, telegram_id=7, name="甲", org=org)
+        with pytest.raises(IntegrityError) as failed:
+            async with session_scope(create_sessionmaker(engine)) as session:
+                org = (await session.execute(select(Org))).scalar_one()
+                await orgs.create_member(
+                    session=session, telegram_id=7, name="身份证号110101199001011234", org=org
+                )
+        assert "110101199001011234" not in str(failed.value)
+        assert "hidden" in str(failed.value)
+    finally:
+        await engine.dispose()

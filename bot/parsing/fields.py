@@ -11,7 +11,7 @@ _PEOPLE = re.compile(
     rf"(?<![第\d.零〇一二两三四五六七八九十百前末])(?P<n>{NUM})\s*(?:多|余)?\s*"
     rf"(?:人次|人(?!民)|名(?!单|义|称|额)|位(?!置)|个(?=[^，,。；;\d个的]{{0,3}}?(?:{_PEOPLE_WORDS})))"
 )
-_COUNT_FIELD = re.compile(r"人数\s*[：:]?\s*(?P<n>\d+)(?!\s*[\d.]|\s*(?:个|家|户|份|次))")
+_COUNT_FIELD = re.compile(r"人数\s*[：:]?\s*(?P<n>\d{1,6})(?!\s*[\d.]|\s*(?:个|家|户|份|次))")
 _EXCLUDE_BEFORE = re.compile(
     r"(?:(?:应到|应参加|应参会|评出|选出|评选出?)[^，,；;。\d]{0,6}|(?:表决通过|确定|推选|推荐|发展|接收)了?"
     r"|(?:发现|查出|其中|缺席|请假|未到|缺勤)[^，,；;。\d]{0,2})$"
@@ -122,6 +122,15 @@ def find_duration(text: str) -> int | None:
     return None
 
 
+# Counts beyond this are no real report (and would not fit a database integer): ignored, like a
+# head count that size.
+MAX_COUNT = 100000
+
+
+def _count(value: int | None) -> int | None:
+    return value if value is not None and 0 <= value <= MAX_COUNT else None
+
+
 def find_participants(text: str) -> int | None:
     """The head count of those taking part, or None when no people count is stated."""
     candidates: list[tuple[bool, int]] = []
@@ -133,7 +142,7 @@ def find_participants(text: str) -> int | None:
     last_end = -1
     for m in _PEOPLE.finditer(text):
         value = to_int(m.group("n"))
-        if value is None or value <= 0 or value > 100000:
+        if value is None or value <= 0 or value > MAX_COUNT:
             continue
         if any(a <= m.start() < b for a, b in quoted):
             continue
@@ -149,7 +158,7 @@ def find_participants(text: str) -> int | None:
         last_end = m.end()
     for m in _COUNT_FIELD.finditer(text):
         value = int(m.group("n"))
-        if 0 < value <= 100000:
+        if 0 < value <= MAX_COUNT:
             candidates.append((True, value))
     if not candidates:
         return None
@@ -167,10 +176,10 @@ def find_issues(text: str) -> tuple[int | None, int | None, bool]:
     for pattern in _FOUND:
         m = pattern.search(text)
         if m:
-            found = to_int(m.group("n"))
+            found = _count(to_int(m.group("n")))
             if found is not None:
                 break
     m = _FIXED.search(text)
     if m:
-        fixed = to_int(m.group("n"))
+        fixed = _count(to_int(m.group("n")))
     return found, fixed, bool(_ALL_FIXED.search(text))

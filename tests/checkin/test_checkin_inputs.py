@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from helpers import TgUser, group_chat
-from storage.models import DutyRecord, Evidence
+from storage.models import DutyRecord, Evidence, Member
 
 CADRE = TgUser(101, "张三")
 OTHER = TgUser(102, "李四")
@@ -144,6 +145,42 @@ async def test_a_message_over_telegram_limits_is_stored_whole(bot) -> None:
     async with bot.session() as session:
         record = (await session.execute(select(DutyRecord))).scalar_one()
     assert record.source_text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "stored", "found"),
+    [
+        # PostgreSQL refuses NUL in text: the check-in is stored without it
+        ("今天组织主题党日\x00，参加18人", "今天组织主题党日，参加18人", None),
+        # a lone surrogate (a forged update) no driver can encode: stored as U+FFFD
+        ("今天组织主题党日\ud800，参加18人", "今天组织主题党日\ufffd，参加18人", None),
+        # a problem count no real report states (and no database integer holds) is ignored
+        ("今天组织主题党日，参加18人，发现问题99999999999个", None, None),
+        ("今天组织主题党日，参加18人，发现问题3个", None, 3),
+        # more digits than Python converts (4,300) in a count field
+        ("今天组织主题党日，人数：" + "9" * 5000, None, None),
+    ],
+)
+async def test_no_value_in_a_check_in_loses_it(bot, text: str, stored: str | None, found: int | None) -> None:
+    card = bot.replies(await bot.send(CADRE, text))[0]
+    assert card.text.startswith("✅ 已记录 1 项")
+    async with bot.session() as session:
+        record = (await session.execute(select(DutyRecord))).scalar_one()
+    assert record.source_text == (stored if stored is not None else text)
+    assert record.issues_found == found
+
+
+async def test_a_name_with_nul_or_a_lone_surrogate_is_stored(bot) -> None:
+    await bot.add_member(ADMIN, "第一党委", role="admin")
+    invite = bot.replies(await bot.send(ADMIN, "/invite 第一支部 cadre 1"))[0].text
+    code = re.search(r"start=([A-Z0-9]+)", invite).group(1)  # type: ignore[union-attr]
+    newcomer = TgUser(555, "王\x00五\udc80")
+    assert bot.replies(await bot.send(newcomer, f"/join {code}"))[0].text.startswith("欢迎加入「第一支部」")
+    card = bot.replies(await bot.send(newcomer, "今天组织主题党日，参加18人"))[0]
+    assert card.text.startswith("✅ 已记录 1 项")
+    async with bot.session() as session:
+        names = set((await session.execute(select(Member.name))).scalars())
+    assert "王五\ufffd" in names
 
 
 async def test_a_forwarded_check_in_is_the_forwarders_record_dated_from_the_original(bot) -> None:

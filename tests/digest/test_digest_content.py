@@ -184,3 +184,25 @@ async def test_a_closed_period_shows_unmet_targets_as_not_done_not_due_today(har
     assert "· 支委会（每月1次） 0/2个组织 · 2个组织未完成 ⚠️" in text
     assert "· 谈心谈话（每月2次·每人） 0/3人 · 3人未完成 ⚠️" in text
     assert "今天截止" not in text and "临期" not in text
+
+
+async def test_names_with_dollar_signs_are_drawn_as_written_and_a_failed_chart_is_left_out(
+    monkeypatch, caplog
+) -> None:
+    """An org named like matplotlib math text ("A$\\x$B") once aborted a whole scheduled digest run."""
+    from pathlib import Path
+
+    import matplotlib
+
+    dejavu = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+    monkeypatch.setattr(charts, "cjk_font_path", lambda: dejavu)
+    png = await charts.bar_chart("Org $\\x$ week", ["A$\\x$B", "$5 and $6"], [("done", [1, 2])])
+    assert png is not None and png.startswith(b"\x89PNG")
+
+    def broken(*_args: object) -> bytes:
+        raise RuntimeError("the renderer failed")
+
+    monkeypatch.setattr(charts, "bar_chart_png", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.charts"):
+        assert await charts.bar_chart("t", ["a"], [("done", [1])]) is None
+    assert any("chart failed" in r.getMessage() for r in caplog.records)
