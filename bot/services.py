@@ -23,6 +23,7 @@ from bot.flood import FloodLimiter
 from bot.leader import Leadership, elect
 from bot.metrics import Metrics
 from bot.parsing import Parser, RuleSet, load_rules
+from storage import updates as updates_repo
 from storage.db import create_engine, create_sessionmaker, needs_upgrade, session_scope, upgrade
 
 if TYPE_CHECKING:
@@ -128,3 +129,9 @@ class Services:
         never holds check-ins back; it must not write (PostgreSQL refuses it)."""
         async with session_scope(self.read_sessionmaker if read_only else self.sessionmaker) as session:
             yield session
+
+    async def first_time(self, update_id: int) -> bool:
+        """Whether an update (a command, a button press) is seen for the first time; it is then
+        remembered, so a redelivery — also after a restart — is not acted on twice."""
+        async with self.session() as session:
+            return await updates_repo.first_time(session=session, update_id=update_id, now=self.clock.now())

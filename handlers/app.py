@@ -79,8 +79,10 @@ def _add_handlers(app: Application) -> None:
     """Every handler, in order. Order matters: within a group the first match wins, so commands and
     buttons come first and the catch-all check-in handlers last."""
     # Group -100: metrics see every update, before any guard can stop it.
+    # Group -2: a command or button press delivered again is not run twice (update ids persisted).
     # Group -1: the flood guard counts each new message and stops commands over the limit.
     instrument(app)
+    app.add_handler(TypeHandler(Update, guards.once_guard), group=-2)
     app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
 
     # Joining and help.
@@ -97,14 +99,14 @@ def _add_handlers(app: Application) -> None:
     # Targets, leave, schedules and the holiday calendar.
     app.add_handler(CommandHandler("target", targets.target, filters=_NEW))
     app.add_handler(CommandHandler("leave", leave.leave, filters=_NEW))
-    app.add_handler(CommandHandler("schedule", schedule_commands.schedule_command))
-    app.add_handler(CommandHandler("holiday", schedule_commands.holiday_command))
+    app.add_handler(CommandHandler("schedule", schedule_commands.schedule_command, filters=_NEW))
+    app.add_handler(CommandHandler("holiday", schedule_commands.holiday_command, filters=_NEW))
     app.add_handler(CallbackQueryHandler(nudges.on_nudge_button, pattern=r"^nudge:"))
 
     # Reports.
-    app.add_handler(CommandHandler("digest", digest.digest))
-    app.add_handler(CommandHandler("readiness", digest.readiness))
-    app.add_handler(CommandHandler("export", digest.export))
+    app.add_handler(CommandHandler("digest", digest.digest, filters=_NEW))
+    app.add_handler(CommandHandler("readiness", digest.readiness, filters=_NEW))
+    app.add_handler(CommandHandler("export", digest.export, filters=_NEW))
     app.add_handler(CallbackQueryHandler(digest.button, pattern=r"^digest:"))
 
     # Check-ins: own commands and card buttons, then edits, photos, text, and everything else.
@@ -117,6 +119,10 @@ def _add_handlers(app: Application) -> None:
             filters.UpdateType.EDITED_MESSAGE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
             checkin.edited,
         )
+    )
+    # An edited command never runs again (a second schedule, a second deletion): a hint instead.
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, checkin.edited_command)
     )
     app.add_handler(MessageHandler(_NEW & filters.PHOTO, checkin.photo))
     app.add_handler(MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, checkin.check_in))

@@ -182,6 +182,18 @@ async def edited(update: Update, context: Ctx) -> None:
     _checkins(context).card_sent(card.records, sent.chat_id, sent.message_id)
 
 
+EDITED_COMMAND = "修改后的命令不会再次执行，原命令的结果保持不变。如需按新内容执行，请重新发送一条命令。"
+
+
+async def edited_command(update: Update, context: Ctx) -> None:
+    """An edited command is not run again (it could double a schedule or delete a second one); the
+    sender is told so, in private only (a group is not told about one person's edit)."""
+    message = update.edited_message
+    if message is None or not is_private(update):
+        return
+    await message.reply_text(EDITED_COMMAND)
+
+
 # --- photos --------------------------------------------------------------------------------------
 async def photo(update: Update, context: Ctx) -> None:
     """A captioned photo is a check-in; a photo replying to a card (or to the check-in) is evidence."""

@@ -58,10 +58,11 @@ class Console:
         self.api.listeners.append(self._show)
         self.persona = "cadre"
         self.buttons: list[tuple[str, str, dict[str, Any]]] = []
-        self._update_ids = itertools.count(1)
-        # Message ids only grow, across sessions too: the database keeps earlier sessions' check-ins
-        # and a reused id would read as Telegram redelivering an old message.
-        self._message_ids = itertools.count(time.time_ns() // 1_000_000)
+        # Update and message ids only grow, across sessions too: the database keeps earlier
+        # sessions' check-ins and commands, and a reused id would read as Telegram redelivering.
+        start = time.time_ns() // 1_000_000
+        self._update_ids = itertools.count(start)
+        self._message_ids = itertools.count(start)
         self._callback_ids = itertools.count(1)
 
     # --- output ------------------------------------------------------------------------------

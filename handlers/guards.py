@@ -40,6 +40,7 @@ __all__ = [
     "is_bootstrap_admin",
     "is_private",
     "notify_flood_once",
+    "once_guard",
     "reply_private",
     "resolve",
 ]
@@ -85,6 +86,18 @@ async def notify_flood_once(update: Update, context: Ctx) -> None:
     now = context.bot_data.clock.now().timestamp()
     if context.bot_data.flood.should_notify(user.id, now):
         await message.reply_text(FLOOD_NOTICE)
+
+
+async def once_guard(update: Update, context: Ctx) -> None:
+    """A command or a button press delivered again (Telegram redelivers when an answer was lost) is
+    not acted on twice. Check-ins need no guard: their records are unique per message."""
+    message = update.message
+    command = message is not None and (message.text or "").startswith("/")
+    if not (command or update.callback_query is not None):
+        return
+    if not await context.bot_data.first_time(update.update_id):
+        log.info("update %s seen before; not run again", update.update_id)
+        raise ApplicationHandlerStop
 
 
 async def flood_guard(update: Update, context: Ctx) -> None:

@@ -85,9 +85,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Let SQLAlchemy's "begin" event emit BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new file to WAL needs its lock, which another
+        # process (a replica migrating at the same moment) may hold.
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -115,6 +115,14 @@ class Evidence(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class SeenUpdate(SQLModel, table=True):
+    """A command update already processed (Telegram's update id): a redelivery, also after a
+    restart, is not run twice. Kept for a week, far beyond Telegram's 24 hours of redelivery."""
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    seen_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
 class AuditLog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     actor_id: int | None = Field(default=None, foreign_key="member.id")

@@ -253,5 +253,7 @@ async def test_editing_a_command_does_not_run_it_again(bot) -> None:
     await bot.send(CADRE, "昨天开展谈心谈话")
     await bot.send(CADRE, "/undo")
     calls = await bot.edit(CADRE, bot.last_message, "/undo ")
-    assert calls == []
+    assert [c.text for c in calls if c.method == "sendMessage"] == [
+        "修改后的命令不会再次执行，原命令的结果保持不变。如需按新内容执行，请重新发送一条命令。"
+    ]
     assert len(await _records(bot, live_only=True)) == 1

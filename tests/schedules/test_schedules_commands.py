@@ -140,3 +140,57 @@ async def test_admins_are_warned_once_about_a_year_the_calendar_does_not_know(ha
     assert "还没有2027年的安排" in first and "暂按周一至周五" in first
     assert "2027年" not in _reply(await harness.send(ADMIN, "/schedule list"))
     assert "还没有2027年的法定放假数据" in _reply(await harness.send(ADMIN, "/holiday list 2027"))
+
+
+async def test_an_edited_command_is_not_run_again_and_says_so(harness) -> None:
+    """Editing /schedule add 16:00 to 17:00 once left both schedules (double nudges); editing
+    /schedule remove 3 to remove 4 deleted both."""
+    await tree(harness)
+    await harness.send(ADMIN, "/schedule add 每周五16:00 提醒 第一党委")
+    added = harness.last_message
+    hint = _reply(await harness.edit(ADMIN, added, "/schedule add 每周五17:00 提醒 第一党委"))
+    assert hint.startswith("修改后的命令不会再次执行")
+    await harness.send(ADMIN, "/schedule add 每周一9:00 提醒 第一党委")
+    await harness.send(ADMIN, "/schedule remove 3")
+    removal = harness.last_message
+    assert _reply(await harness.edit(ADMIN, removal, "/schedule remove 4")).startswith(
+        "修改后的命令不会再次执行"
+    )
+    await harness.send(ADMIN, "/holiday add 2026-12-31 放假 元旦前")
+    holiday = harness.last_message
+    await harness.edit(ADMIN, holiday, "/holiday add 2026-12-30 放假 元旦前")
+    async with harness.session() as session:
+        schedules = await repo.list_schedules(session=session)
+        holidays = await repo.list_overrides(session=session)
+    assert sorted(s.id for s in schedules) == [1, 2, 4], "#3 removed once, #4 kept, no 17:00 copy"
+    assert [h.day for h in holidays] == [dt.date(2026, 12, 31)]
+    # an edit of a command in a group gets no answer there
+    from helpers import group_chat
+
+    assert await harness.edit(ADMIN, dict(added, chat=group_chat(-100900, "某群")), "/digest") == []
+
+
+async def test_a_command_delivered_again_runs_once_even_after_a_restart(harness) -> None:
+    """Telegram redelivers an update whose answer was lost: three deliveries made three schedules."""
+    await tree(harness)
+    from helpers import message_dict
+
+    update = {"update_id": 990_001, "message": message_dict(ADMIN, "/schedule add 每周五17:00 提醒 第一党委")}
+    first = await harness.process(update)
+    assert "已添加 #3" in _reply(first)
+    assert await harness.process(update) == [], "a redelivery gets no second answer"
+    # what a restarted process knows: only the database
+    from bot.services import Services
+
+    restarted = Services(harness.services.settings, harness.clock)
+    await restarted.open(migrate=False)
+    try:
+        assert not await restarted.first_time(990_001), "seen before the restart"
+        assert await restarted.first_time(990_003)
+    finally:
+        await restarted.close()
+    async with harness.session() as session:
+        assert len(await repo.list_schedules(session=session)) == 3
+    # the next update is run as usual
+    later = {"update_id": 990_004, "message": message_dict(ADMIN, "/schedule list")}
+    assert "#3 提醒" in _reply(await harness.process(later))
