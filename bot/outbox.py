@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -402,21 +403,32 @@ class Outbox:
     async def _deliver(self, run_id: int) -> RunReport:
         services = self.services
         async with services.session() as session:
-            kind = (
+            kind, zone, fired = (
                 await session.execute(
-                    select(col(Schedule.kind))
+                    select(col(Schedule.kind), col(Schedule.timezone), col(ScheduleRun.fire_time))
                     .join(ScheduleRun, col(ScheduleRun.schedule_id) == col(Schedule.id))
                     .where(col(ScheduleRun.id) == run_id)
                 )
-            ).scalar_one()
-            recheck = services.clock.now() + UNKNOWN_RECHECK if kind == "nudge" else None
+            ).one()
+            now = services.clock.now()
+            stale = kind == "nudge" and _local_day(fired, zone) < _local_day(now, zone)
+            recheck = now + UNKNOWN_RECHECK if kind == "nudge" and not stale else None
             expired = await repo.expire_claims(session=session, run_id=run_id, recheck_at=recheck)
+            if stale:
+                # A nudge says what is due "today" and how many days are left: resumed on a later
+                # day it would be wrong (a finished week's "还剩2天"). Dropped, recorded as expired.
+                dropped = await repo.expire_pending(session=session, run_id=run_id)
+                await repo.set_run_status(session=session, run_id=run_id, status="done", finished=True)
+                counts = await repo.delivery_counts(session=session, run_id=run_id)
             rows = await session.execute(
                 select(col(Member.id), col(Member.telegram_id))
                 .join(Delivery, col(Delivery.member_id) == col(Member.id))
                 .where(col(Delivery.run_id) == run_id)
             )
             chats = {member_id: chat for member_id, chat in rows.all() if member_id is not None}
+        if stale:
+            log.warning("run %s fired on an earlier day: %d nudges expired, not sent", run_id, dropped)
+            return RunReport(run_id, "done", counts)
         if expired:
             log.warning(
                 "run %s: %d interrupted sends marked unknown (%s)",
@@ -652,6 +664,12 @@ async def snooze(*, session: AsyncSession, delivery_id: int, now: dt.datetime) -
     delivery.snooze_until = until
     await session.flush()
     return until
+
+
+def _local_day(moment: dt.datetime, zone: str) -> dt.date:
+    if moment.tzinfo is None:  # SQLite hands UTC back naive
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 def pick_fire_time(schedule: Schedule, calendar: WorkCalendar, now: dt.datetime) -> dt.datetime | None:

@@ -208,7 +208,7 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="schedulerun.id", index=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    # pending -> claimed -> sent | failed | unknown | forbidden
+    # pending -> claimed -> sent | failed | unknown | forbidden; pending -> expired (a later day)
     status: str = Field(default="pending", max_length=20)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     attempts: int = 0

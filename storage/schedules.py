@@ -242,6 +242,16 @@ async def expire_claims(*, session: AsyncSession, run_id: int, recheck_at: dt.da
     return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
+async def expire_pending(*, session: AsyncSession, run_id: int) -> int:
+    """Pending deliveries that are no longer worth sending (their day has passed)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(col(Delivery.run_id) == run_id, col(Delivery.status) == "pending")
+        .values(status="expired", error="the run was resumed on a later day")
+    )
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
 async def recheck_later(*, session: AsyncSession, delivery_ids: list[int], at: dt.datetime) -> None:
     """Bring deliveries whose outcome is unknown back at `at`, through the snooze path."""
     await session.execute(

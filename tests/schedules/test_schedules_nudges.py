@@ -329,3 +329,30 @@ async def test_not_applicable_with_several_duties_asks_which_one(harness) -> Non
     async with harness.session() as session:
         rows = list((await session.execute(select(Exemption))).scalars())
     assert [(r.member_id, r.period_start) for r in rows] == [(people["secretary"].id, dt.date(2026, 11, 1))]
+
+
+async def test_a_run_resumed_on_a_later_day_expires_its_nudges_instead_of_sending_them(harness) -> None:
+    """A Friday run resumed on Monday once sent "还剩2天" for a week that was over."""
+    await tree(harness)
+    schedule = await add_schedule(harness, "每周五10:00")
+    box = fast_outbox(harness)
+    sent: list[int] = []
+
+    def stop_after_first(call) -> None:  # type: ignore[no-untyped-def]
+        if call.method == "sendMessage" and call.chat_id in (C1, C2, C3):
+            sent.append(call.chat_id)
+            if len(sent) == 1:
+                box.stop()
+
+    harness.api.listeners.append(stop_after_first)
+    report = await box.run(schedule.id, FRI_10)
+    assert report is not None and report.status == "stopped"
+    left, done = report.counts["pending"], report.counts["sent"]
+    assert left >= 1
+    before = len(harness.api.sent("sendMessage"))
+    box.start()
+    harness.clock.set(dt.datetime(2026, 11, 30, 9, 0, tzinfo=TZ))  # Monday
+    report = await box.deliver(report.run_id)
+    assert report.status == "done"
+    assert len(harness.api.sent("sendMessage")) == before, "nothing from Friday is sent on Monday"
+    assert report.counts == {"sent": done, "expired": left}
