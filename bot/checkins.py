@@ -196,6 +196,15 @@ def parse_day(text: str) -> dt.date | None:
         return None
 
 
+# How far back a button can date a record: the date picker reaches 483 days (60 pages of 8 after
+# 前天); a category prompt carries its message's day. A forged date outside is refused.
+BUTTON_DAYS_BACK = 500
+
+
+def button_day_ok(day: dt.date, today: dt.date) -> bool:
+    return today - dt.timedelta(days=BUTTON_DAYS_BACK) <= day <= today
+
+
 class CheckIns:
     """The check-in service, with its small memories: the card ids waiting to be written, the
     albums whose caption made records, and the text of messages answered with category buttons."""
@@ -460,7 +469,7 @@ class CheckIns:
                 change = Change.CATEGORY
             elif action == "setd":
                 date = parse_day(arg)
-                if date is None or date > today:
+                if date is None or not button_day_ok(date, today):
                     raise Refused(BAD_DATE)
                 await service.set_date(session=session, actor=member, record=record, date=date)
                 change = Change.DATE
@@ -488,6 +497,8 @@ class CheckIns:
     ) -> Card:
         """File a message the parser could not read under the category picked on its prompt (the
         prompt, `card_message_id`, becomes its card). A second tap finds it filed already."""
+        if not button_day_ok(date, self.local(None).date()):
+            raise Refused(BAD_DATE, alert=True)
         source = Source(chat_id, message_id, self.unread_text(chat_id, message_id, quoted))
         try:
             async with self._unit() as session:

@@ -257,3 +257,30 @@ async def test_editing_a_command_does_not_run_it_again(bot) -> None:
         "修改后的命令不会再次执行，原命令的结果保持不变。如需按新内容执行，请重新发送一条命令。"
     ]
     assert len(await _records(bot, live_only=True)) == 1
+
+
+@pytest.mark.parametrize("day", ["20991231", "19700101", "00010101", "99991231", "20240101"])
+async def test_forged_button_dates_outside_what_the_buttons_offer_are_refused(bot, day: str) -> None:
+    """The date picker reaches 483 days back and never ahead; a forged `cat:` or `rec:setd` date
+    outside that stored records dated 2099 or 1900."""
+    prompt = bot.replies(await bot.send(CADRE, "嗯嗯好的收到"))[0]
+    forged = {
+        "id": "q-cat",
+        "from": CADRE.to_dict(),
+        "chat_instance": "ci",
+        "data": f"cat:study:{bot.last_message['message_id']}:{day}",
+        "message": prompt.result,
+    }
+    [answer] = [c for c in await bot.process({"callback_query": forged}) if c.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "日期不对，请重新选择。"
+    assert await _records(bot) == []
+
+    card = bot.replies(await bot.send(CADRE, "今天开展志愿服务"))[0]
+    setd = dict(
+        forged, id="q-setd", data=card.button("撤销")["callback_data"].replace("undo", "setd") + f":{day}"
+    )
+    setd["message"] = card.result
+    [answer] = [c for c in await bot.process({"callback_query": setd}) if c.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "日期不对，请重新选择。"
+    [record] = await _records(bot)
+    assert record.date == dt.date(2026, 11, 27)
