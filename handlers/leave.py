@@ -13,7 +13,7 @@ from bot.leave import LeaveProblem, LeaveRefused
 from bot.periods import DAY_HINT, WEEKDAY_NAMES
 from bot.services import Services
 from handlers.context import Ctx
-from handlers.guards import answer_refusals
+from handlers.guards import answer_refusals, reply_private
 
 USAGE = "可以这样写：\n/leave 11月30日 12月5日 出差\n/leave 2026-12-01 2026-12-03\n/leave 明天（请一天）\n/leave cancel 取消请假"
 ADD_REFUSED = {
@@ -65,7 +65,7 @@ async def leave(update: Update, context: Ctx) -> None:
             reply = f"已取消请假：\n{lines}"
     else:
         reply = await _add(services, user.id, text)
-    await message.reply_text(reply)
+    await reply_private(update, context, reply)  # dates and reason are the member's own business
 
 
 async def _add(services: Services, telegram_id: int, text: str) -> str:

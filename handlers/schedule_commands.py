@@ -21,7 +21,7 @@ from bot.recurrence import ACCEPTED_FORMS, KIND_NAMES, RuleError, format_fire, z
 from bot.roles import Role, has_role
 from bot.services import Services
 from handlers.context import Ctx
-from handlers.guards import NEED_ROLE, NOT_BOUND
+from handlers.guards import NEED_ROLE, NOT_BOUND, reply_private
 
 USAGE = (
     "提醒计划的用法：\n"
@@ -103,6 +103,9 @@ async def schedule_command(update: Update, context: Ctx) -> None:
     if has_role(member, Role.admin):
         note = await service.calendar_note(services)
         reply += f"\n\n{note}" if note else ""
+    if handler is _test:  # it names the people with duties open: never in a group
+        await reply_private(update, context, reply)
+        return
     await message.reply_text(reply)
 
 

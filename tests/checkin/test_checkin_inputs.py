@@ -108,6 +108,19 @@ async def test_commands_that_reveal_data_answer_in_private(bot) -> None:
     assert bot.replies(calls)[0].text == "张三，请先私聊我发送 /start，我再把结果私信给您。"
 
 
+async def test_leave_and_a_schedule_test_sent_in_a_group_answer_in_private(bot) -> None:
+    """/leave echoed dates and reason in the group; /schedule test named the people with open duties."""
+    await bot.add_member(ADMIN, "第一党委", role="admin")
+    calls = await bot.send(CADRE, "/leave 12月1日到12月5日 住院治疗", chat=GROUP)
+    in_group = [c.text for c in bot.replies(calls) if c.chat_id == GROUP["id"]]
+    private = [c.text for c in bot.replies(calls) if c.chat_id == CADRE.id]
+    assert in_group == ["已私信发给您。"] and "住院治疗" in private[0]
+    calls = await bot.send(ADMIN, "/schedule test 1", chat=GROUP)
+    in_group = [c.text for c in bot.replies(calls) if c.chat_id == GROUP["id"]]
+    private = [c.text for c in bot.replies(calls) if c.chat_id == ADMIN.id]
+    assert in_group == ["已私信发给您。"] and "如果现在运行" in private[0]
+
+
 # --- bad input ----------------------------------------------------------------------------------
 async def test_emoji_only_and_empty_messages_are_answered_and_store_nothing(bot) -> None:
     for text in ("👍👍🎉", "", "。。。"):
