@@ -135,6 +135,7 @@ async def redeem(
     else:
         before = f"org={member.org_id} role={member.role} active={member.active}"
         member.org_id, member.role, member.active = invite.org_id, invite.role, True
+        member.admin_by_setting, member.role_before_admin = False, None  # the invite's role is theirs
         member.name, member.username = name, username
         await session.flush()
         outcome = Redeem.moved

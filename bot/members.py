@@ -41,7 +41,7 @@ def is_bootstrap_admin(services: Services, telegram_id: int) -> bool:
 
 async def bind_admin(*, session: AsyncSession, user: Sender, org: Org) -> Member:
     """A bootstrap admin's Member row, bound to `org`."""
-    return await orgs.create_member(
+    member = await orgs.create_member(
         session=session,
         telegram_id=user.id,
         name=display_name(user),
@@ -49,6 +49,38 @@ async def bind_admin(*, session: AsyncSession, user: Sender, org: Org) -> Member
         role=Role.admin,
         username=user.username,
     )
+    member.admin_by_setting = True
+    return member
+
+
+def _promote(member: Member) -> None:
+    """Admin because the setting names them; the role they had is kept for a later demotion."""
+    if member.role != Role.admin:
+        member.role_before_admin = member.role
+        member.role = Role.admin
+        member.admin_by_setting = True
+
+
+async def sync_bootstrap_admins(*, session: AsyncSession, services: Services) -> list[Member]:
+    """The setting is the source of truth for bootstrap admins: one taken off ADMIN_TELEGRAM_IDS
+    goes back to the role they had (党员 if they had none), audited. Admins made by an invite
+    are not touched."""
+    demoted = []
+    for member in await orgs.admins_by_setting(session=session):
+        if is_bootstrap_admin(services, member.telegram_id):
+            continue
+        before = member.role_before_admin or Role.cadre
+        member.role, member.admin_by_setting, member.role_before_admin = before, False, None
+        await orgs.audit(
+            session=session,
+            actor=None,
+            action="member.bootstrap_admin_removed",
+            object_type="member",
+            object_id=member.id,
+            detail=f"no longer in ADMIN_TELEGRAM_IDS; role={before}",
+        )
+        demoted.append(member)
+    return demoted
 
 
 async def resolve(*, session: AsyncSession, services: Services, user: Sender) -> Member | None:
@@ -58,7 +90,14 @@ async def resolve(*, session: AsyncSession, services: Services, user: Sender) ->
         if member.unreachable:
             member.unreachable = False  # they wrote to us, so we can reach them again
         if member.role != Role.admin and is_bootstrap_admin(services, user.id):
-            member.role = Role.admin
+            _promote(member)
+            await orgs.audit(
+                session=session,
+                actor=member,
+                action="member.bootstrap_admin",
+                object_type="member",
+                object_id=member.id,
+            )
         return member
     if not is_bootstrap_admin(services, user.id):
         return None
@@ -69,7 +108,8 @@ async def resolve(*, session: AsyncSession, services: Services, user: Sender) ->
         member = await bind_admin(session=session, user=user, org=root)
     else:
         assert root.id is not None
-        member.active, member.role, member.org_id = True, Role.admin, root.id
+        member.active, member.org_id = True, root.id
+        _promote(member)
     await orgs.audit(
         session=session,
         actor=member,

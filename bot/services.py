@@ -108,6 +108,7 @@ class Services:
         from bot.target_settings import seed_default_targets
 
         await seed_default_targets(self)
+        await self.sync_admins()
         if self.scheduler is not None:
             await self.scheduler.start()
         await self.leadership.start()
@@ -135,3 +136,11 @@ class Services:
         remembered, so a redelivery — also after a restart — is not acted on twice."""
         async with self.session() as session:
             return await updates_repo.first_time(session=session, update_id=update_id, now=self.clock.now())
+
+    async def sync_admins(self) -> None:
+        from bot.members import sync_bootstrap_admins
+
+        async with self.session() as session:
+            demoted = await sync_bootstrap_admins(session=session, services=self)
+        for member in demoted:
+            log.warning("member %s is no longer in ADMIN_TELEGRAM_IDS: demoted to %s", member.id, member.role)

@@ -62,6 +62,10 @@ class Member(SQLModel, table=True):
     active: bool = True
     # Set when Telegram answers Forbidden (the user blocked the bot); cleared when they write again.
     unreachable: bool = False
+    # Admin only because ADMIN_TELEGRAM_IDS names them (and the role they had before): taken off
+    # that list, they are demoted at the next start.
+    admin_by_setting: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    role_before_admin: str | None = Field(default=None, max_length=20)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -85,6 +85,11 @@ async def create_member(
     return member
 
 
+async def admins_by_setting(*, session: AsyncSession) -> list[Member]:
+    query = select(Member).where(col(Member.admin_by_setting).is_(True)).order_by(col(Member.id))
+    return list((await session.execute(query)).scalars())
+
+
 async def list_members(*, session: AsyncSession, org_ids: list[int] | None = None) -> list[Member]:
     query = select(Member).where(col(Member.active).is_(True)).order_by(col(Member.org_id), col(Member.id))
     if org_ids is not None:

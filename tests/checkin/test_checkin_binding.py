@@ -118,6 +118,43 @@ async def test_bootstrap_admin_is_bound_to_the_existing_root_on_first_use(harnes
     assert "/my" in cadre_help and "/invite" not in cadre_help
 
 
+async def test_taken_off_admin_telegram_ids_an_admin_is_demoted_at_the_next_start(harness) -> None:
+    """The setting is the source of truth: removing an id once left that person admin for ever."""
+    from bot.services import Services
+
+    await harness.add_org("第一党委")
+    await harness.add_member(NEWCOMER, "第一党委")  # a member first, then named in the setting
+    harness.services.settings.admin_telegram_ids.append(NEWCOMER.id)
+    await harness.send(ADMIN, "/start")
+    assert "管理员" in harness.replies(await harness.send(NEWCOMER, "/start"))[0].text
+    code = _code(harness.replies(await harness.send(ADMIN, "/invite 第一党委 admin 1"))[0].text)
+    invited = STRANGER
+    await harness.send(invited, f"/join {code}")  # an admin by invite, not by the setting
+
+    settings = harness.services.settings.model_copy(update={"admin_telegram_ids": []})
+    restarted = Services(settings, harness.clock)
+    await restarted.open(migrate=False)
+    try:
+        await restarted.sync_admins()
+        async with restarted.session() as session:
+            roles = dict((await session.execute(select(Member.telegram_id, Member.role))).all())
+            audit = (
+                (
+                    await session.execute(
+                        select(AuditLog).where(AuditLog.action == "member.bootstrap_admin_removed")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        await restarted.close()
+    assert roles[NEWCOMER.id] == "cadre", "back to the role they had"
+    assert roles[ADMIN.id] == "cadre", "an admin only by the setting becomes a 党员"
+    assert roles[invited.id] == "admin", "an invite's admin stays"
+    assert {a.object_id for a in audit} and len(audit) == 2
+
+
 # --- the same services without Telegram (bot.admin): what a second adapter would call ----------
 
 

@@ -186,6 +186,8 @@ async def test_an_edited_leave_command_does_not_add_a_second_leave(harness) -> N
     await _setup(harness)
     await harness.send(CADRE, "/leave 12月1日 12月2日")
     calls = await harness.edit(CADRE, harness.last_message, "/leave 12月1日 12月3日")
-    assert harness.replies(calls) == []
+    assert [c.text for c in harness.replies(calls)] == [
+        "修改后的命令不会再次执行，原命令的结果保持不变。如需按新内容执行，请重新发送一条命令。"
+    ]
     async with harness.session() as session:
         assert len((await session.execute(select(Leave))).all()) == 1

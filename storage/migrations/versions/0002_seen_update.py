@@ -1,4 +1,4 @@
-"""seen_update: command updates already processed
+"""seen_update: command updates already processed; members made admin by the setting
 
 Revision ID: 0002
 Revises: 0001
@@ -26,9 +26,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("seenupdate", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_seenupdate_seen_at"), ["seen_at"], unique=False)
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("admin_by_setting", sa.Boolean(), server_default="0", nullable=False))
+        batch_op.add_column(
+            sa.Column("role_before_admin", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.drop_column("role_before_admin")
+        batch_op.drop_column("admin_by_setting")
     with op.batch_alter_table("seenupdate", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seenupdate_seen_at"))
     op.drop_table("seenupdate")
