@@ -18,7 +18,7 @@ target_metadata = SQLModel.metadata
 
 # Replicas starting together migrate one after another: each takes this transaction-scoped
 # advisory lock before alembic reads the current revision, so the later ones find nothing to do.
-# (On SQLite, BEGIN IMMEDIATE already serializes them.)
+# (On SQLite, one BEGIN IMMEDIATE transaction over every revision serializes them.)
 MIGRATION_LOCK_KEY = lock_key("migrations")
 
 
@@ -28,6 +28,10 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # SQLite does run DDL in transactions; without this alembic commits after each revision,
+        # and a replica migrating at the same moment could read a half-way revision and run the
+        # next one a second time ("table already exists"). One transaction, BEGIN IMMEDIATE.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
