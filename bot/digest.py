@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import bar_chart
-from bot.errors import NOT_BOUND
+from bot.errors import NOT_BOUND, shown
 from bot.members import is_bootstrap_admin
 from bot.periods import period_bounds
 from bot.periods_parse import Period, last_full_week, period_from_bounds, period_of
@@ -95,8 +95,7 @@ def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
     for org in all_orgs:
         if org.name == name:
             return org
-    shown = name if len(name) <= 40 else name[:40] + "…"
-    raise ScopeError(f"没有找到组织「{shown}」。请发送完整的组织名称。")
+    raise ScopeError(f"没有找到组织「{shown(name)}」。请发送完整的组织名称。")
 
 
 def _tree_root(all_orgs: list[OrgRow], org_id: int) -> OrgRow:

@@ -18,3 +18,9 @@ class Refused(Exception):
     def __init__(self, text: str, *, alert: bool = False) -> None:
         super().__init__(text)
         self.text, self.alert = text, alert
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """What the user wrote, as an answer may quote it back: at most `limit` characters (a pasted
+    page quoted whole would take the answer past Telegram's 4096)."""
+    return text if len(text) <= limit else text[:limit] + "…"

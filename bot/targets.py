@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import shown
 from bot.parsing.numbers import cn_to_int
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from storage import targets as repo
@@ -652,7 +653,7 @@ def parse_target_spec(text: str, *, categories: dict[str, str], keywords: dict[s
                 )
             subject = (word, category, form)
         else:
-            raise TargetSpecError(f"没看懂“{word}”")
+            raise TargetSpecError(f"没看懂“{shown(word)}”")
     if subject is None:
         raise TargetSpecError("请写明是哪项工作，例如 支委会、党课、谈心谈话")
     name, category, form = subject

@@ -10,6 +10,7 @@ from bot import admin
 from bot.admin import NO_ORG_YET, OrgExists, UnknownOrg
 from bot.entities import ORG_KIND_NAMES, Org
 from bot.errors import Refused
+from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
 from handlers.guards import answer_refusals, is_private, reply_private
@@ -21,7 +22,7 @@ TREE_HINT = "发送 /org list 查看组织树。"
 
 def _unknown(error: UnknownOrg, *, hint: bool) -> Refused:
     where = "上级组织" if error.parent else "组织"
-    return Refused(f"没有找到{where}「{html.escape(error.name)}」。{TREE_HINT if hint else ''}")
+    return Refused(f"没有找到{where}「{html.escape(echo(error.name))}」。{TREE_HINT if hint else ''}")
 
 
 @answer_refusals
@@ -41,7 +42,7 @@ async def org(update: Update, context: Ctx) -> None:
     try:
         added = await admin.add_org(context.bot_data, user, name, parent_name)
     except OrgExists as error:
-        raise Refused(f"「{html.escape(error.name)}」已经存在。{TREE_HINT}") from None
+        raise Refused(f"「{html.escape(echo(error.name))}」已经存在。{TREE_HINT}") from None
     except UnknownOrg as error:
         raise _unknown(error, hint=True) from None
     created, parent = added.org, added.parent

@@ -82,6 +82,8 @@ def _add_handlers(app: Application) -> None:
     # Group -2: a command or button press delivered again is not run twice (update ids persisted).
     # Group -1: the flood guard counts each new message and stops commands over the limit.
     instrument(app)
+    # Group -3: NUL and lone surrogates are cleaned out of the update before anything reads it.
+    app.add_handler(TypeHandler(Update, guards.clean_input), group=-3)
     app.add_handler(TypeHandler(Update, guards.once_guard), group=-2)
     app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
 

@@ -46,9 +46,16 @@ def unpack(
     return parts[1], parts[2:]
 
 
+# Row ids and Telegram message ids fit a 32-bit integer; a bigger "id" is forged or mistyped and
+# would overflow the database's integer column (OverflowError on SQLite, DataError on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
 def number(text: str) -> int | None:
-    """A field that must be a (small, non-negative) whole number, else None (forged data)."""
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    """A field that must be a non-negative whole number that fits an id, else None (forged data)."""
+    return (
+        int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID else None
+    )
 
 
 def encode(action: Action) -> str:

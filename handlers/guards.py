@@ -25,6 +25,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.errors import NEED_ROLE, NOT_BOUND, Refused
 from bot.members import display_name, is_bootstrap_admin, resolve
 from bot.roles import has_role
+from bot.storable import storable
 from handlers.context import Ctx
 from handlers.notifier import TelegramNotifier
 
@@ -33,6 +34,7 @@ __all__ = [
     "NOT_BOUND",
     "Refused",
     "answer_refusals",
+    "clean_input",
     "display_name",
     "flood_guard",
     "flooding",
@@ -86,6 +88,29 @@ async def notify_flood_once(update: Update, context: Ctx) -> None:
     now = context.bot_data.clock.now().timestamp()
     if context.bot_data.flood.should_notify(user.id, now):
         await message.reply_text(FLOOD_NOTICE)
+
+
+def _clean(obj: Any, fields: tuple[str, ...]) -> None:
+    for name in fields:
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and (cleaned := storable(value)) != value:
+            obj._unfreeze()  # PTB objects are frozen; this is PTB's own way to set a field
+            try:
+                setattr(obj, name, cleaned)
+            finally:
+                obj._freeze()
+
+
+async def clean_input(update: Update, context: Ctx) -> None:
+    """What a broken or forged update can carry and nothing can send or store (NUL, a lone
+    surrogate) is cleaned before any handler reads it, so every reply that echoes it can be sent."""
+    for message in (update.message, update.edited_message):
+        if message is not None:
+            _clean(message, ("text", "caption"))
+    if update.callback_query is not None:
+        _clean(update.callback_query, ("data",))
+    if update.effective_user is not None:
+        _clean(update.effective_user, ("first_name", "last_name", "username"))
 
 
 async def once_guard(update: Update, context: Ctx) -> None:

@@ -278,7 +278,8 @@ class MemoryBotAPI(BaseRequest):
 
     @staticmethod
     def _ok(result: Any) -> bytes:
-        return json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+        # ASCII escapes: what a (forged) update carried is echoed back as Telegram would, not refused
+        return json.dumps({"ok": True, "result": result}).encode()
 
     # --- inspection helpers ----------------------------------------------------------
     def sent(self, method: str | None = None, chat_id: int | None = None) -> list[ApiCall]:

@@ -16,10 +16,12 @@ from telegram.ext import Application
 from bot import schedule_admin as service
 from bot.calendar import POLICY_NAMES
 from bot.entities import Member, Schedule
+from bot.errors import shown as echo
 from bot.periods import WEEKDAY_NAMES, parse_day
 from bot.recurrence import ACCEPTED_FORMS, KIND_NAMES, RuleError, format_fire, zone_label
 from bot.roles import Role, has_role
 from bot.services import Services
+from handlers.callbacks import number
 from handlers.context import Ctx
 from handlers.guards import NEED_ROLE, NOT_BOUND, reply_private
 
@@ -126,7 +128,7 @@ async def _add(services: Services, member: Member, args: list[str]) -> str:
         view = await service.add_schedule(services, member, text)
     except RuleError:
         rule_text = service.split_add(text, [])[0]
-        shown = html.escape(rule_text) if rule_text else "（空）"
+        shown = html.escape(echo(rule_text)) if rule_text else "（空）"
         return f"没看懂“{shown}”。可以这样写：{html.escape(ACCEPTED_FORMS)}"
     nxt = "、".join(_short(t) for t in view.upcoming)
     return f"已添加 {describe(view.schedule, view.org_name)}\n接下来：{nxt or '近期没有'}"
@@ -134,9 +136,10 @@ async def _add(services: Services, member: Member, args: list[str]) -> str:
 
 def _schedule_id(args: list[str], verb: str) -> int | str:
     """The schedule number in the arguments, or the hint to give."""
-    if not args or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
+    found = number(args[0].lstrip("#")) if args else None
+    if found is None:
         return f"请写上计划编号，例如：/schedule {verb} 1（编号见 /schedule list）"
-    return int(args[0].lstrip("#"))
+    return found
 
 
 def _no_such(args: list[str]) -> str:
@@ -235,7 +238,7 @@ async def holiday_command(update: Update, context: Ctx) -> None:
     day = parse_day(args[1], today)
     if day is None:
         await message.reply_text(
-            f"没看懂日期“{html.escape(args[1][:100])}”，请写成 2026-10-09、10月9日 或 下周五。"
+            f"没看懂日期“{html.escape(echo(args[1]))}”，请写成 2026-10-09、10月9日 或 下周五。"
         )
         return
     if verb in ("remove", "rm", "删除"):

@@ -8,6 +8,8 @@ import html
 from telegram import Update
 
 from bot import target_settings, targets
+from bot.errors import shown as echo
+from handlers.callbacks import number
 from handlers.context import Ctx
 from handlers.guards import answer_refusals
 
@@ -47,7 +49,7 @@ async def target(update: Update, context: Ctx) -> None:
         await message.reply_text(f"{'已添加' if change.created else '已更新'}：{html.escape(change.summary)}")
     elif verb in _REMOVE_WORDS:
         raw = args[1].lstrip("#＃") if len(args) > 1 else ""
-        target_id = int(raw) if raw.isdigit() else None
+        target_id = number(raw)
         removed = await target_settings.remove_target(services, user.id, target_id)
         if removed is None:
             await message.reply_text(f"没有编号为 {target_id} 的指标，发送 /target list 查看编号。")
@@ -55,7 +57,7 @@ async def target(update: Update, context: Ctx) -> None:
             await message.reply_text(f"已删除：{html.escape(removed.summary)}")
     else:
         await target_settings.target_access(services, user.id)  # strangers are told how to join
-        await message.reply_text(f"没看懂“{html.escape(args[0])}”。\n{USAGE}")
+        await message.reply_text(f"没看懂“{html.escape(echo(args[0]))}”。\n{USAGE}")
 
 
 def _list_text(listing: target_settings.TargetList) -> str:

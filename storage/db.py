@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage import sqlite_driver
+from storage.text import clean_parameters
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -67,9 +68,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     taking the write lock at BEGIN makes them wait instead (SQLAlchemy's documented recipe).
     """
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
         )
+        event.listen(engine.sync_engine, "before_cursor_execute", clean_parameters, retval=True)
+        return engine
 
     _prepare_sqlite_file(url)
     # Connections come from storage.sqlite_driver: aiosqlite with fewer trips to its thread.
@@ -79,6 +82,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         hide_parameters=True,
         connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect},
     )
+
+    event.listen(engine.sync_engine, "before_cursor_execute", clean_parameters, retval=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
