@@ -44,6 +44,25 @@ class OrgExists(ValueError):
         self.name = name
 
 
+class GroupTaken(PermissionError):
+    """The group is bound to another organisation, whose secretary (or an admin) must move it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A group bound by `by` (a member's name): to `org`, moved from `previous` (None: new, or
+    bound there already), whose secretaries `told` (Telegram ids) are to hear of it."""
+
+    org: Org
+    previous: Org | None
+    told: tuple[int, ...]
+    by: str = ""
+
+
 @dataclass(frozen=True)
 class AddedOrg:
     org: Org
@@ -55,6 +74,7 @@ class AddedOrg:
 class OrgTree:
     orgs: list[Org]  # every organisation, by id
     counts: dict[int, int]  # active members per org id
+    groups: dict[int, int]  # bound group chats per org id
 
     @property
     def root_ids(self) -> list[int]:
@@ -157,7 +177,8 @@ async def org_tree(services: Services, sender: Sender) -> OrgTree:
         await _actor(session, services, sender, Role.admin)
         all_orgs = await orgs.list_orgs(session=session)
         counts = await orgs.member_counts(session=session)
-    return OrgTree(all_orgs, counts)
+        groups = await orgs.group_counts(session=session)
+    return OrgTree(all_orgs, counts, groups)
 
 
 async def issue_invite(services: Services, sender: Sender, args: Sequence[str]) -> Invitation:
@@ -201,33 +222,47 @@ async def list_members(services: Services, sender: Sender, org_name: str | None)
     return MemberList(len(people), [(by_id[i], by_org[i]) for i in scope if by_org.get(i)])
 
 
-async def bind_group(services: Services, sender: Sender, chat_id: int, org_name: str | None) -> Org:
-    """Bind a group chat to `org_name` (default: the sender's organisation); a group bound to
-    another organisation before is moved. Secretaries bind their own organisation only."""
+async def bind_group(services: Services, sender: Sender, chat_id: int, org_name: str | None) -> Binding:
+    """Bind a group chat to `org_name` (default: the sender's organisation). Secretaries bind
+    their own organisation only; a group bound to another organisation moves only when its
+    secretary (or one above it) or an admin asks (else GroupTaken). An org keeps its other groups.
+    The audit row names both organisations; the previous one's secretaries are to be told."""
     async with services.session() as session:
         actor = await _member_actor(session, services, sender, Role.secretary)
+        admin = has_role(actor, Role.admin)
         if org_name is not None:
             target = await orgs.get_org_by_name(session=session, name=org_name)
             if target is None:
                 raise UnknownOrg(org_name)
-            if not has_role(actor, Role.admin) and target.id != actor.org_id:
+            if not admin and target.id != actor.org_id:
                 raise Refused("书记只能把群绑定到本组织。")
         else:
             target = await orgs.get_org(session=session, org_id=actor.org_id)
         assert target is not None, "a member's organisation exists"
         previous = await orgs.get_org_by_group_chat(session=session, chat_id=chat_id)
-        if previous is not None and previous.id != target.id:
-            previous.group_chat_id = None
-        target.group_chat_id = chat_id
+        if previous is not None and previous.id == target.id:
+            return Binding(target, None, (), actor.name)
+        if previous is not None and not admin:
+            above = orgs.subtree_ids(await orgs.list_orgs(session=session), actor.org_id)
+            if previous.id not in above:
+                raise GroupTaken(previous.name)
+        await orgs.bind_group_chat(
+            session=session, chat_id=chat_id, org=target, by=actor, now=services.clock.now()
+        )
+        moved = f" from={previous.id}:{previous.name}" if previous is not None else ""
         await orgs.audit(
             session=session,
             actor=actor,
             action="org.bind_group",
             object_type="org",
             object_id=target.id,
-            detail=f"chat={chat_id}",
+            detail=f"chat={chat_id} to={target.id}:{target.name}{moved}",
         )
-    return target
+        told: tuple[int, ...] = ()
+        if previous is not None:
+            secretaries = await orgs.secretaries_of(session=session, org_id=_id(previous))
+            told = tuple(m.telegram_id for m in secretaries if m.id != actor.id and not m.unreachable)
+    return Binding(target, previous, told, actor.name)
 
 
 # --- joining, and who the sender is -----------------------------------------------------------

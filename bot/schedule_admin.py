@@ -174,14 +174,14 @@ async def remove_schedule(services: Services, actor: Member, schedule_id: int) -
         schedule = await repo.get_schedule(session=session, schedule_id=schedule_id)
         if schedule is None:
             return None
-        await repo.remove_schedule(session=session, schedule_id=schedule_id)
+        await repo.remove_schedule(session=session, schedule_id=schedule_id, now=services.clock.now())
         await org_repo.audit(
             session=session,
             actor=actor,
             action="schedule.remove",
             object_type="schedule",
             object_id=schedule_id,
-            detail=schedule.rule_text,
+            detail=f"{schedule.rule_text} {schedule.kind}",
         )
     await _rebuild(services)
     return schedule
@@ -211,13 +211,19 @@ async def list_holidays(services: Services, year: int) -> tuple[bool, list[Holid
 
 async def remove_holiday(services: Services, actor: Member, day: dt.date) -> bool:
     async with services.session() as session:
-        removed = await repo.remove_override(session=session, day=day)
-        if removed:
+        removed = await repo.remove_override(session=session, day=day, now=services.clock.now())
+        if removed is not None:
+            word = "放假" if removed.is_holiday else "上班"
             await org_repo.audit(
-                session=session, actor=actor, action="holiday.remove", detail=day.isoformat()
+                session=session,
+                actor=actor,
+                action="holiday.remove",
+                object_type="holiday",
+                object_id=removed.id,
+                detail=f"{day.isoformat()} {word} {removed.note}".strip(),
             )
     await _rebuild(services)
-    return bool(removed)
+    return removed is not None
 
 
 async def set_holiday(

@@ -7,13 +7,14 @@ import html
 from telegram import Update
 
 from bot import admin
-from bot.admin import NO_ORG_YET, OrgExists, UnknownOrg
+from bot.admin import NO_ORG_YET, GroupTaken, OrgExists, UnknownOrg
 from bot.entities import ORG_KIND_NAMES, Org
 from bot.errors import Refused
 from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
 from handlers.guards import answer_refusals, is_private, reply_private
+from handlers.notifier import TelegramNotifier
 
 ORG_USAGE = "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
 MESSAGE_LIMIT = 3900
@@ -56,7 +57,9 @@ async def org(update: Update, context: Ctx) -> None:
     await message.reply_text("\n".join(lines))
 
 
-def tree_lines(all_orgs: list[Org], counts: dict[int, int], root_ids: list[int]) -> list[str]:
+def tree_lines(
+    all_orgs: list[Org], counts: dict[int, int], root_ids: list[int], groups: dict[int, int]
+) -> list[str]:
     children: dict[int | None, list[Org]] = {}
     for o in all_orgs:
         children.setdefault(o.parent_id, []).append(o)
@@ -66,7 +69,8 @@ def tree_lines(all_orgs: list[Org], counts: dict[int, int], root_ids: list[int])
     def walk(o: Org, depth: int) -> None:
         indent = "　" * depth + ("└ " if depth else "")
         kind = ORG_KIND_NAMES.get(o.kind, o.kind)
-        group = " · 已绑定群" if o.group_chat_id else ""
+        bound = groups.get(o.id, 0) if o.id is not None else 0
+        group = "" if not bound else " · 已绑定群" if bound == 1 else f" · 已绑定{bound}个群"
         count = counts.get(o.id, 0) if o.id is not None else 0
         lines.append(f"{indent}{html.escape(o.name)}（{kind}）· {count}人{group}")
         for child in children.get(o.id, []):
@@ -85,7 +89,9 @@ async def _org_list(update: Update, context: Ctx) -> None:
         await reply_private(update, context, NO_ORG_YET)
         return
     await reply_private(
-        update, context, _clip("🏛 组织树\n" + "\n".join(tree_lines(tree.orgs, tree.counts, tree.root_ids)))
+        update,
+        context,
+        _clip("🏛 组织树\n" + "\n".join(tree_lines(tree.orgs, tree.counts, tree.root_ids, tree.groups))),
     )
 
 
@@ -146,6 +152,18 @@ async def bind_group(update: Update, context: Ctx) -> None:
         )
     except UnknownOrg as error:
         raise _unknown(error, hint=False) from None
-    await message.reply_text(
-        f"本群已绑定「{html.escape(bound.name)}」。已加入组织的成员在群里报告的工作会记在各自名下。"
-    )
+    except GroupTaken as error:
+        name = html.escape(echo(error.name))
+        raise Refused(f"本群已绑定「{name}」，只有「{name}」的书记或管理员可以改绑。") from None
+    org_name = html.escape(bound.org.name)
+    await message.reply_text(f"本群已绑定「{org_name}」。已加入组织的成员在群里报告的工作会记在各自名下。")
+    if bound.previous is not None:
+        title = html.escape(echo(chat.title or str(chat.id)))
+        who = html.escape(echo(bound.by))
+        note = (
+            f"群「{title}」原来绑定「{html.escape(bound.previous.name)}」，已由 {who} 改绑到「{org_name}」。"
+            f"今后这个群里的报告记到「{org_name}」。"
+        )
+        notifier = TelegramNotifier(context.bot)
+        for chat_id in bound.told:
+            await notifier.send_html(chat_id, note)

@@ -47,9 +47,18 @@ class Org(SQLModel, table=True):
     name: str = Field(max_length=100, unique=True)
     parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
     kind: str = Field(default=OrgKind.branch, max_length=20)
-    # A Telegram group bound to this org (check-ins there are recorded for bound members).
-    group_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class GroupChat(SQLModel, table=True):
+    """A Telegram group bound to an org (check-ins there are recorded for bound members). An org
+    may have several groups; a group belongs to one org until that org's secretary or an admin
+    moves it."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    org_id: int = Field(foreign_key="org.id", index=True)
+    bound_by: int | None = Field(default=None, foreign_key="member.id")
+    bound_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class Member(SQLModel, table=True):
@@ -193,6 +202,9 @@ class Schedule(SQLModel, table=True):
     paused: bool = False
     created_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Set by /schedule remove: the schedule stops, its runs and deliveries stay (the weekly cap
+    # and the history still count them).
+    removed_at: dt.datetime | None = None
 
 
 class ScheduleRun(SQLModel, table=True):
@@ -229,3 +241,6 @@ class HolidayOverride(SQLModel, table=True):
     is_holiday: bool  # True: a day off; False: a working day (调休)
     note: str = Field(default="", max_length=100)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Set by /holiday remove (the statutory calendar applies again); a later /holiday add of the
+    # same day takes the row back.
+    removed_at: dt.datetime | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import AuditLog, Member, Org, OrgKind, Role
+from storage.models import AuditLog, GroupChat, Member, Org, OrgKind, Role
 
 
 async def create_org(
@@ -118,8 +119,43 @@ async def audit(
 
 
 async def get_org_by_group_chat(*, session: AsyncSession, chat_id: int) -> Org | None:
-    query = select(Org).where(col(Org.group_chat_id) == chat_id).order_by(col(Org.id)).limit(1)
+    """The org a group chat is bound to, if any."""
+    query = (
+        select(Org)
+        .join(GroupChat, col(GroupChat.org_id) == col(Org.id))
+        .where(col(GroupChat.chat_id) == chat_id)
+    )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def bind_group_chat(
+    *, session: AsyncSession, chat_id: int, org: Org, by: Member | None, now: dt.datetime
+) -> None:
+    """Bind a group chat to `org` (moved from the org it was bound to, if any); the org's other
+    groups stay bound."""
+    assert org.id is not None  # read from the database
+    row = await session.get(GroupChat, chat_id)
+    if row is None:
+        row = GroupChat(chat_id=chat_id, org_id=org.id)
+        session.add(row)
+    row.org_id, row.bound_by, row.bound_at = org.id, by.id if by else None, now.astimezone(dt.UTC)
+    await session.flush()
+
+
+async def group_counts(*, session: AsyncSession) -> dict[int, int]:
+    """Bound group chats per org id."""
+    query = select(col(GroupChat.org_id), func.count()).group_by(col(GroupChat.org_id))
+    return {org_id: int(n) for org_id, n in (await session.execute(query)).all()}
+
+
+async def secretaries_of(*, session: AsyncSession, org_id: int) -> list[Member]:
+    """The active secretaries of one org (not those above it)."""
+    query = (
+        select(Member)
+        .where(col(Member.org_id) == org_id, col(Member.role) == Role.secretary, col(Member.active).is_(True))
+        .order_by(col(Member.id))
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def first_root_org(*, session: AsyncSession) -> Org | None:

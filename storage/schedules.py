@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Unpack, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +20,15 @@ UTC = dt.UTC
 
 # --- schedules ---------------------------------------------------------------------------------
 async def list_schedules(*, session: AsyncSession) -> list[Schedule]:
-    return list((await session.execute(select(Schedule).order_by(col(Schedule.id)))).scalars())
+    """The schedules in force (removed ones are kept for their history, not listed)."""
+    query = select(Schedule).where(col(Schedule.removed_at).is_(None)).order_by(col(Schedule.id))
+    return list((await session.execute(query)).scalars())
 
 
 async def get_schedule(*, session: AsyncSession, schedule_id: int) -> Schedule | None:
-    return await session.get(Schedule, schedule_id)
+    """A schedule in force (None when there is none with this id, or it was removed)."""
+    schedule = await session.get(Schedule, schedule_id)
+    return schedule if schedule is not None and schedule.removed_at is None else None
 
 
 class ScheduleFields(TypedDict):
@@ -49,13 +53,36 @@ async def add_schedule(*, session: AsyncSession, **fields: Unpack[ScheduleFields
     return schedule
 
 
-async def remove_schedule(*, session: AsyncSession, schedule_id: int) -> bool:
-    """Delete a schedule with its runs and deliveries."""
+async def remove_schedule(*, session: AsyncSession, schedule_id: int, now: dt.datetime) -> bool:
+    """Mark a schedule removed: it no longer fires or lists; its runs and deliveries stay. What it
+    had not sent yet is dropped (recorded as expired), and its unfinished runs end as skipped."""
+    result = await session.execute(
+        update(Schedule)
+        .where(col(Schedule.id) == schedule_id, col(Schedule.removed_at).is_(None))
+        .values(removed_at=now.astimezone(UTC))
+    )
+    if not cast("CursorResult[Any]", result).rowcount:
+        return False
     runs = select(col(ScheduleRun.id)).where(col(ScheduleRun.schedule_id) == schedule_id)
-    await session.execute(delete(Delivery).where(col(Delivery.run_id).in_(runs)))
-    await session.execute(delete(ScheduleRun).where(col(ScheduleRun.schedule_id) == schedule_id))
-    result = await session.execute(delete(Schedule).where(col(Schedule.id) == schedule_id))
-    return bool(cast("CursorResult[Any]", result).rowcount)
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.run_id).in_(runs), col(Delivery.status) == "pending")
+        .values(status="expired", error="the schedule was removed")
+    )
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.run_id).in_(runs), col(Delivery.snooze_until).is_not(None))
+        .values(snooze_until=None)
+    )
+    await session.execute(
+        update(ScheduleRun)
+        .where(
+            col(ScheduleRun.schedule_id) == schedule_id,
+            col(ScheduleRun.status).in_(("pending", "running")),
+        )
+        .values(status="skipped", finished_at=now.astimezone(UTC))
+    )
+    return True
 
 
 async def has_marker(
@@ -71,14 +98,23 @@ async def has_marker(
 
 # --- holiday overrides -------------------------------------------------------------------------
 async def list_overrides(*, session: AsyncSession, year: int | None = None) -> list[HolidayOverride]:
-    query = select(HolidayOverride).order_by(col(HolidayOverride.day))
+    """The overrides in force (removed ones are kept, not listed)."""
+    query = (
+        select(HolidayOverride)
+        .where(col(HolidayOverride.removed_at).is_(None))
+        .order_by(col(HolidayOverride.day))
+    )
     if year is not None:
         query = query.where(col(HolidayOverride.day).between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
     return list((await session.execute(query)).scalars())
 
 
 async def overrides_map(*, session: AsyncSession) -> dict[dt.date, bool]:
-    rows = await session.execute(select(col(HolidayOverride.day), col(HolidayOverride.is_holiday)))
+    rows = await session.execute(
+        select(col(HolidayOverride.day), col(HolidayOverride.is_holiday)).where(
+            col(HolidayOverride.removed_at).is_(None)
+        )
+    )
     return {day: is_holiday for day, is_holiday in rows}
 
 
@@ -91,15 +127,26 @@ async def set_override(
     if row is None:
         row = HolidayOverride(day=day, is_holiday=is_holiday, note=note)
         session.add(row)
-    else:
-        row.is_holiday, row.note = is_holiday, note
+    else:  # a change, or a removed day set again
+        row.is_holiday, row.note, row.removed_at = is_holiday, note, None
     await session.flush()
     return row
 
 
-async def remove_override(*, session: AsyncSession, day: dt.date) -> bool:
-    result = await session.execute(delete(HolidayOverride).where(col(HolidayOverride.day) == day))
-    return bool(cast("CursorResult[Any]", result).rowcount)
+async def remove_override(*, session: AsyncSession, day: dt.date, now: dt.datetime) -> HolidayOverride | None:
+    """Mark the day's override removed and return it (the row stays, with what it said); None
+    when the day has no override in force."""
+    row = (
+        await session.execute(
+            select(HolidayOverride).where(
+                col(HolidayOverride.day) == day, col(HolidayOverride.removed_at).is_(None)
+            )
+        )
+    ).scalar_one_or_none()
+    if row is not None:
+        row.removed_at = now.astimezone(UTC)
+        await session.flush()
+    return row
 
 
 # --- runs --------------------------------------------------------------------------------------

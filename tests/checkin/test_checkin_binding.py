@@ -197,11 +197,13 @@ async def test_admin_services_build_bind_and_list_without_an_adapter(harness) ->
     ]
     with pytest.raises(Refused, match="书记只能把群绑定到本组织"):
         await admin.bind_group(services, secretary, -100, "第一党委")
-    assert (await admin.bind_group(services, boss, -100, "第一党委")).name == "第一党委"
-    moved = await admin.bind_group(services, secretary, -100, None)  # the group moves to the branch
-    assert moved.id == branch.id
+    assert (await admin.bind_group(services, boss, -100, "第一党委")).org.name == "第一党委"
+    with pytest.raises(admin.GroupTaken):  # the branch's secretary cannot take the 党委's group
+        await admin.bind_group(services, secretary, -100, None)
+    moved = await admin.bind_group(services, boss, -100, "第一支部")  # an admin moves it
+    assert moved.org.id == branch.id and moved.previous is not None and moved.previous.name == "第一党委"
     tree = await admin.org_tree(services, boss)
-    assert [o.group_chat_id for o in tree.orgs] == [None, -100] and tree.counts == {1: 1, 2: 1}
+    assert tree.groups == {branch.id: 1} and tree.counts == {1: 1, 2: 1}
 
 
 async def test_admin_services_refuse_strangers_and_cadres(harness) -> None:

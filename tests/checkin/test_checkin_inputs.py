@@ -273,3 +273,84 @@ async def test_a_notice_pasted_into_a_bound_group_gets_no_answer(bot) -> None:
     (private,) = bot.replies(await bot.send(CADRE, notice))
     assert "通知" in private.text and "/help" in private.text
     assert await _count(bot, DutyRecord) == 0
+
+
+# --- binding groups: who may move one, several per org, the previous org told --------------------
+BRANCH_SECRETARY = TgUser(111, "李书记")
+OTHER_SECRETARY = TgUser(112, "赵书记")
+TOP_SECRETARY = TgUser(113, "钱书记")
+SECOND_GROUP = group_chat(-100600, "第一支部二群")
+
+
+async def _bindings(harness) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    from storage.models import GroupChat
+
+    async with harness.session() as session:
+        rows = (await session.execute(select(GroupChat).order_by(GroupChat.chat_id))).scalars()
+        return [(g.chat_id, g.org_id) for g in rows]
+
+
+async def test_a_bound_group_is_moved_only_by_its_orgs_secretary_or_an_admin(bot) -> None:
+    """Any secretary could once take another org's group to their own (its check-ins then went there)."""
+    from storage.models import AuditLog
+
+    await bot.add_org("第二支部", "第一党委")
+    await bot.add_member(BRANCH_SECRETARY, "第一支部", role="secretary")
+    await bot.add_member(OTHER_SECRETARY, "第二支部", role="secretary")
+    await bot.add_member(TOP_SECRETARY, "第一党委", role="secretary")
+    await bot.add_member(ADMIN, "第一党委", role="admin")
+    assert (
+        "本群已绑定「第一支部」"
+        in bot.replies(await bot.send(BRANCH_SECRETARY, "/bindgroup", chat=GROUP))[0].text
+    )
+
+    calls = await bot.send(OTHER_SECRETARY, "/bindgroup", chat=GROUP)
+    assert [c.text for c in bot.replies(calls)] == [
+        "本群已绑定「第一支部」，只有「第一支部」的书记或管理员可以改绑。"
+    ]
+    assert await _bindings(bot) == [(GROUP["id"], 2)]
+    assert bot.replies(await bot.send(CADRE, "今天组织主题党日，参加18人", chat=GROUP)), "still recorded"
+
+    # the 党委's secretary (above the branch) may move it: the branch's secretary hears in private
+    calls = await bot.send(TOP_SECRETARY, "/bindgroup", chat=GROUP)
+    replies = bot.replies(calls)
+    assert replies[0].chat_id == GROUP["id"] and replies[0].text.startswith("本群已绑定「第一党委」")
+    (told,) = [c for c in replies if c.chat_id == BRANCH_SECRETARY.id]
+    assert "群「第一支部群」原来绑定「第一支部」，已由 钱书记 改绑到「第一党委」" in told.text
+    assert await _bindings(bot) == [(GROUP["id"], 1)]
+
+    # an admin moves it anywhere
+    await bot.send(ADMIN, "/bindgroup 第二支部", chat=GROUP)
+    assert await _bindings(bot) == [(GROUP["id"], 3)]
+    assert [c.chat_id for c in bot.replies(bot.api.calls[-2:])] == [GROUP["id"], TOP_SECRETARY.id]
+    async with bot.session() as session:
+        details = [
+            a.detail
+            for a in (
+                await session.execute(
+                    select(AuditLog).where(AuditLog.action == "org.bind_group").order_by(AuditLog.id)
+                )
+            ).scalars()
+        ]
+    assert details == [
+        f"chat={GROUP['id']} to=2:第一支部",
+        f"chat={GROUP['id']} to=1:第一党委 from=2:第一支部",
+        f"chat={GROUP['id']} to=3:第二支部 from=1:第一党委",
+    ]
+
+
+async def test_an_org_may_have_several_groups_and_check_ins_work_in_each(bot) -> None:
+    """Binding a second group once silently unbound the first, whose check-ins were then dropped."""
+    await bot.add_member(BRANCH_SECRETARY, "第一支部", role="secretary")
+    await bot.send(BRANCH_SECRETARY, "/bindgroup", chat=GROUP)
+    await bot.send(BRANCH_SECRETARY, "/bindgroup", chat=SECOND_GROUP)
+    assert await _bindings(bot) == [(SECOND_GROUP["id"], 2), (GROUP["id"], 2)]
+    for chat in (GROUP, SECOND_GROUP):
+        card = bot.replies(await bot.send(CADRE, "今天组织主题党日，参加18人", chat=chat))[0]
+        assert card.chat_id == chat["id"] and card.text.startswith("✅ 已记录")
+    assert await _count(bot, DutyRecord) == 2
+    again = bot.replies(await bot.send(BRANCH_SECRETARY, "/bindgroup", chat=GROUP))
+    assert len(again) == 1 and again[0].text.startswith("本群已绑定「第一支部」"), "no one is told"
+    await bot.add_member(ADMIN, "第一党委", role="admin")
+    listing = bot.replies(await bot.send(ADMIN, "/org list"))[0].text
+    assert "第一支部（党支部）· 3人 · 已绑定2个群" in listing

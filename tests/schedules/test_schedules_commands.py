@@ -194,3 +194,69 @@ async def test_a_command_delivered_again_runs_once_even_after_a_restart(harness)
     # the next update is run as usual
     later = {"update_id": 990_004, "message": message_dict(ADMIN, "/schedule list")}
     assert "#3 提醒" in _reply(await harness.process(later))
+
+
+async def test_a_removed_schedule_keeps_its_history_and_the_weekly_cap_still_counts_it(harness) -> None:
+    """Removing a nudge once deleted its deliveries: re-added, it nudged past the weekly cap."""
+    from sched_support import chats, deliveries, fast_outbox, runs
+    from sqlalchemy import select
+
+    from storage.models import AuditLog
+
+    harness.services.settings.nudge_weekly_cap = 2
+    await tree(harness)
+    assert "已添加 #3" in _reply(await harness.send(ADMIN, "/schedule add 每天10:00 提醒 照常"))
+    box = fast_outbox(harness)
+    for day in (23, 24):  # Monday and Tuesday: two nudges, the cap
+        fire = dt.datetime(2026, 11, day, 10, 0, tzinfo=harness.clock.tz)
+        harness.clock.set(fire + dt.timedelta(minutes=1))
+        await box.run(3, fire)
+    assert chats(harness).count(CADRES[0].id) == 2
+    sent_before = len(await deliveries(harness))
+
+    assert "已删除 #3（每天 10:00）" in _reply(await harness.send(ADMIN, "/schedule remove 3"))
+    assert "#3" not in _reply(await harness.send(ADMIN, "/schedule list"))
+    assert "schedule:3" not in _jobs(harness)
+    assert "没有编号为 3" in _reply(await harness.send(ADMIN, "/schedule pause 3"))
+    assert "没有编号为 3" in _reply(await harness.send(ADMIN, "/schedule remove 3"))
+    wednesday = dt.datetime(2026, 11, 25, 10, 0, tzinfo=harness.clock.tz)
+    harness.clock.set(wednesday + dt.timedelta(minutes=1))
+    assert await box.run(3, wednesday) is None, "a removed schedule never fires"
+    assert len(await deliveries(harness)) == sent_before and len(await runs(harness)) == 2
+
+    assert "已添加 #4" in _reply(await harness.send(ADMIN, "/schedule add 每天10:00 提醒 照常"))
+    await box.run(4, wednesday)
+    assert chats(harness).count(CADRES[0].id) == 2, "the cap counts the removed schedule's nudges"
+    async with harness.session() as session:
+        removed = await repo.get_schedule(session=session, schedule_id=3)
+        audit = (
+            await session.execute(select(AuditLog).where(AuditLog.action == "schedule.remove"))
+        ).scalar_one()
+    assert removed is None
+    assert (audit.object_id, audit.detail) == (3, "每天 10:00 nudge")
+
+
+async def test_a_removed_holiday_is_kept_marked_removed_and_can_be_set_again(harness) -> None:
+    from sqlalchemy import select
+
+    from storage.models import AuditLog, HolidayOverride
+
+    await tree(harness)
+    harness.clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=harness.clock.tz))
+    await harness.send(ADMIN, "/holiday add 2026-12-04 放假 单位活动")
+    assert "已删除" in _reply(await harness.send(ADMIN, "/holiday remove 2026-12-04"))
+    assert "管理员调整：无" in _reply(await harness.send(ADMIN, "/holiday list"))
+    assert "没有调整" in _reply(await harness.send(ADMIN, "/holiday remove 2026-12-04"))
+    assert "下次：12月4日 周五 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))
+    async with harness.session() as session:
+        (row,) = (await session.execute(select(HolidayOverride))).scalars()
+        audit = (
+            await session.execute(select(AuditLog).where(AuditLog.action == "holiday.remove"))
+        ).scalar_one()
+    assert (row.day, row.is_holiday, row.note) == (dt.date(2026, 12, 4), True, "单位活动")
+    assert row.removed_at is not None
+    assert audit.detail == "2026-12-04 放假 单位活动"
+
+    await harness.send(ADMIN, "/holiday add 2026-12-04 放假")
+    assert "12月4日 周五 放假" in _reply(await harness.send(ADMIN, "/holiday list"))
+    assert "下次：12月3日 周四 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))

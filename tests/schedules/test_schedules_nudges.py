@@ -182,7 +182,7 @@ async def _restart(harness, at: dt.datetime) -> None:
 async def _drop_default_schedules(harness) -> None:
     async with harness.session() as session:
         for schedule in await repo.list_schedules(session=session):
-            await repo.remove_schedule(session=session, schedule_id=schedule.id)
+            await repo.remove_schedule(session=session, schedule_id=schedule.id, now=harness.clock.now())
 
 
 async def test_restart_catches_up_a_missed_fire_time_once_within_grace(harness) -> None:
