@@ -15,6 +15,7 @@ from bot import outbox
 from bot.services import Services
 from bot.targets import TargetStatus, record_exemption
 from storage.models import Delivery, Member
+from storage.orgs import audit
 
 
 class NudgeAnswer(StrEnum):
@@ -51,6 +52,15 @@ async def answer_nudge(
             return Answered(mine=True)
         if answer == NudgeAnswer.snooze:
             until = await outbox.snooze(session=session, delivery_id=delivery_id, now=now)
+            if until is not None:
+                await audit(
+                    session=session,
+                    actor=member,
+                    action="nudge.snooze",
+                    object_type="delivery",
+                    object_id=delivery_id,
+                    detail=f"until={until.isoformat()}",
+                )
             return Answered(mine=True, snoozed_until=until)
         statuses = await outbox.open_statuses(session=session, member=member, on=now.date())
         chosen = [s for s in statuses if target_id is None or s.target_id == target_id]

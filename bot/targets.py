@@ -39,6 +39,7 @@ from bot.parsing.numbers import cn_to_int
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from storage import targets as repo
 from storage.models import Member, Org, Target
+from storage.orgs import audit
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "targets.json"
 # At risk when the days left are at most this many per missing record.
@@ -468,20 +469,31 @@ async def member_statuses(
 
 async def record_exemption(
     *, session: AsyncSession, member: Member, target_id: int, on: dt.date, reason: str = ""
-) -> None:
-    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent)."""
+) -> bool:
+    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent).
+    A new exemption is audited; False when it was recorded before."""
     target = await repo.get_target(session=session, target_id=target_id)
     if target is None:
         raise LookupError(f"no target {target_id}")
     start, _ = period_bounds(target.period, on)
     assert member.id is not None
-    await repo.add_exemption(
+    added = await repo.add_exemption(
         session=session,
         member_id=member.id,
         target_id=target_id,
         period_start=start,
         reason=reason,
     )
+    if added:
+        await audit(
+            session=session,
+            actor=member,
+            action="nudge.exempt",
+            object_type="target",
+            object_id=target_id,
+            detail=f"{target.name} {target.period} {start.isoformat()} {reason}".strip(),
+        )
+    return added
 
 
 async def is_on_leave(*, session: AsyncSession, member_id: int, on: dt.date) -> bool:

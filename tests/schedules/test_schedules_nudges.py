@@ -356,3 +356,31 @@ async def test_a_run_resumed_on_a_later_day_expires_its_nudges_instead_of_sendin
     assert report.status == "done"
     assert len(harness.api.sent("sendMessage")) == before, "nothing from Friday is sent on Monday"
     assert report.counts == {"sent": done, "expired": left}
+
+
+async def test_exemptions_and_snoozes_are_audited(harness) -> None:
+    """本期不涉及 and 稍后提醒 changed what a member is sent, with no trace in the audit log."""
+    from storage.models import AuditLog
+
+    people = await tree(harness)
+    schedule = await add_schedule(harness, "每周五10:00")
+    await fast_outbox(harness).run(schedule.id, FRI_10)
+    await harness.press(CADRES[0], harness.api.sent("sendMessage", chat_id=C1)[0], "本期不涉及")
+    await harness.press(CADRES[0], harness.api.sent("sendMessage", chat_id=C1)[0], "本期不涉及")  # again
+    card = harness.api.sent("sendMessage", chat_id=C2)[0]
+    for _ in range(3):  # the third is refused: at most two snoozes
+        await harness.press(CADRES[1], card, "稍后提醒")
+    await harness.press(CADRES[2], card, "稍后提醒")  # not theirs
+
+    async with harness.session() as session:
+        rows = list((await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars())
+        target = (await session.execute(select(Exemption))).scalar_one()
+    nudge_rows = [r for r in rows if r.action.startswith("nudge.")]
+    assert [(r.action, r.actor_id) for r in nudge_rows] == [
+        ("nudge.exempt", people["党员1"].id),
+        ("nudge.snooze", people["党员2"].id),
+        ("nudge.snooze", people["党员2"].id),
+    ]
+    assert (nudge_rows[0].object_id, nudge_rows[0].detail) == (target.target_id, "理论学习 week 2026-11-23")
+    assert nudge_rows[1].detail == "until=2026-11-27T04:15:00+00:00"
+    assert nudge_rows[2].detail == "until=2026-11-27T04:15:00+00:00"  # the clock did not move
