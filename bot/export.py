@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import re
 import sys
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,10 +104,41 @@ class _Sheets:
     streak_unit: str
 
 
+# What XML 1.0 (so an xlsx) cannot hold: control characters but tab and newlines, lone
+# surrogates, U+FFFE and U+FFFF. openpyxl writes them, and the file no longer opens.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+EXCEL_CELL_LIMIT = 32_767
+FILENAME_BYTES = 255
+# A file name keeps letters, digits, punctuation and spaces: no controls, bidi or other format
+# marks (a right-to-left override shows "xlsx.evil" as something else), separators, surrogates,
+# unassigned or private code points, nor the characters Windows refuses.
+_NAME_DROPS = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_NAME_RESERVED = set('\\/:*?"<>|')
+
+
+def xml_text(text: str) -> str:
+    """User text as an xlsx can hold it (see _NOT_XML), within Excel's cell limit."""
+    return _NOT_XML.sub("", text)[:EXCEL_CELL_LIMIT]
+
+
+def safe_filename(stem: str, suffix: str, fallback: str) -> str:
+    """`stem` + `suffix` as a file name every system and Telegram accept: dropped what _NAME_DROPS
+    and _NAME_RESERVED name, spaces for other whitespace, at most FILENAME_BYTES in UTF-8."""
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in stem
+        if ch not in _NAME_RESERVED and unicodedata.category(ch) not in _NAME_DROPS
+    )
+    kept = " ".join(kept.split()).strip(" .") or fallback
+    budget = FILENAME_BYTES - len(suffix.encode())
+    while len(kept.encode()) > budget:
+        kept = kept[:-1]
+    return kept.rstrip(" .") + suffix
+
+
 def export_filename(scope: Scope, period: Period) -> str:
-    name = scope.member_name or scope.root_name
-    safe = "".join(ch for ch in name if ch not in '\\/:*?"<>|').strip() or "台账"
-    return f"台账_{safe}_{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+    name = safe_filename(scope.member_name or scope.root_name, "", "台账")
+    return safe_filename(f"台账_{name}", f"_{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx", "台账")
 
 
 async def _gather(
@@ -184,7 +217,6 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
     """Write the workbook in openpyxl's streaming (write-only) mode: memory stays flat with size."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -200,7 +232,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
         ws.freeze_panes = "A2"
         cells = []
         for header in headers:
-            cell = WriteOnlyCell(ws, value=header)
+            cell = WriteOnlyCell(ws, value=xml_text(header))
             cell.font = bold
             cell.alignment = header_alignment
             cells.append(cell)
@@ -209,7 +241,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
 
     def text(ws: Any, value: str | None, alignment: Alignment | None = None) -> Any:
         """User text as a plain string cell: control characters dropped, never a formula."""
-        cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value or ""))
+        cell = WriteOnlyCell(ws, value=xml_text(value or ""))
         cell.data_type = "s"
         if alignment is not None:
             cell.alignment = alignment
@@ -257,7 +289,7 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
                 streak,
             ]
         )
-    wb.properties.title = title
+    wb.properties.title = xml_text(title)[:255]
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

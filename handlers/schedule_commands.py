@@ -229,8 +229,13 @@ async def holiday_command(update: Update, context: Ctx) -> None:
     listing = verb in _LISTING
     today = services.clock.now().date()
     if listing:
-        year = int(args[1]) if len(args) > 1 and args[1].isdigit() and len(args[1]) == 4 else today.year
-        await message.reply_text(await _holiday_list(services, year))
+        written = args[1] if len(args) > 1 else str(today.year)
+        if not (written.isascii() and written.isdigit() and len(written) == 4):
+            await message.reply_text(
+                f"没看懂年份“{html.escape(echo(written))}”，请写四位数字，例如：/holiday list {today.year}"
+            )
+            return
+        await message.reply_text(await _holiday_list(services, int(written)))
         return
     if verb not in ("add", "添加", "remove", "rm", "删除") or len(args) < 2:
         await message.reply_text(html.escape(HOLIDAY_USAGE))

@@ -184,3 +184,41 @@ async def test_an_org_name_with_markup_characters_is_escaped_in_the_caption(harn
     document = harness.replies(await harness.send(ADMIN, "/export 2026-11 A&B<第一>支部"), "sendDocument")[0]
     caption = document.params["caption"]
     assert "A&amp;B&lt;第一&gt;支部" in caption, caption
+
+
+HOSTILE_MEMBER = "\u202e张\x00三\x01\n\u200f\ufffe\u2028" + "长" * 190
+HOSTILE_ORG = 'A&B\x01<第一>\u202e支部\u2066/:*?"'
+
+
+async def test_hostile_names_give_a_workbook_that_opens_and_a_clean_file_name(harness) -> None:
+    """A name with control characters made the xlsx unreadable (its title); file names kept NUL,
+    newlines and right-to-left marks and grew past 255 bytes."""
+    import unicodedata
+
+    from digest_world import ZHANG
+
+    await seed_world(harness)
+    async with harness.session() as session:
+        await session.execute(update(Org).where(Org.name == "第一支部").values(name=HOSTILE_ORG))
+        await session.execute(
+            update(Member).where(Member.telegram_id == ZHANG.id).values(name=HOSTILE_MEMBER)
+        )
+
+    names = []
+    for user, command in ((ZHANG, "/export 2026-11"), (ADMIN, f"/export 2026-11 {HOSTILE_ORG}")):
+        calls = await harness.send(user, command)
+        (document,) = harness.replies(calls, "sendDocument")
+        name, data = document.files["document"]
+        names.append(name)
+        assert len(name.encode()) <= 255 and name.endswith("_20261101-20261130.xlsx"), name
+        assert not [ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Zl") or ch in '/\\:*?"<>|']
+        wb = load_workbook(io.BytesIO(data))  # it opens
+        assert "\x01" not in (wb.properties.title or "") and "\ufffe" not in (wb.properties.title or "")
+        cells = [v for ws in wb for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+        assert 'A&B<第一>\u202e支部\u2066/:*?"' in cells
+        assert "A&amp;B" in document.params["caption"], "escaped"
+    assert names[0].startswith("台账_张三长长长") and 250 <= len(names[0].encode()) <= 255
+    assert names[1] == "台账_A&B第一支部_20261101-20261130.xlsx"
+    ledger = load_workbook(io.BytesIO(data))["台账"]
+    zhang = [r[1] for r in ledger.iter_rows(min_row=2, values_only=True) if "长长" in (r[1] or "")]
+    assert zhang and zhang[0] == "\u202e张三\n\u200f\u2028" + "长" * 190

@@ -260,3 +260,13 @@ async def test_a_removed_holiday_is_kept_marked_removed_and_can_be_set_again(har
     await harness.send(ADMIN, "/holiday add 2026-12-04 放假")
     assert "12月4日 周五 放假" in _reply(await harness.send(ADMIN, "/holiday list"))
     assert "下次：12月3日 周四 16:00" in _reply(await harness.send(ADMIN, "/schedule list"))
+
+
+async def test_holiday_list_with_a_year_it_cannot_read_says_so(harness) -> None:
+    """`/holiday list 99999` once listed this year as if the year had been understood."""
+    await tree(harness)
+    for written in ("99999", "26", "二〇二七", "2O27"):
+        reply = _reply(await harness.send(ADMIN, f"/holiday list {written}"))
+        assert reply == f"没看懂年份“{written}”，请写四位数字，例如：/holiday list 2026"
+    assert "还没有2027年" in _reply(await harness.send(ADMIN, "/holiday list 2027"))
+    assert "📅 2026年" in _reply(await harness.send(ADMIN, "/holiday list"))
