@@ -217,10 +217,17 @@ async def evidence_counts(*, session: AsyncSession, record_ids: Sequence[int]) -
     return {rid: int(n) for rid, n in (await session.execute(query)).all()}
 
 
+FILE_ID_MAX, FILE_UNIQUE_ID_MAX = 300, 100  # Evidence's columns
+
+
 async def add_evidence(
     *, session: AsyncSession, record_id: int, file_id: str, file_unique_id: str | None, kind: str = "photo"
 ) -> bool:
-    """Attach a file to a record; False when that very file is already attached."""
+    """Attach a file to a record; False when that very file is already attached, or its ids are
+    longer than any Telegram gives (a forged update: such a file could not be fetched, and the
+    record it came with is kept without it)."""
+    if len(file_id) > FILE_ID_MAX or len(file_unique_id or "") > FILE_UNIQUE_ID_MAX:
+        return False
     if file_unique_id:
         existing = await session.execute(
             select(col(Evidence.id)).where(

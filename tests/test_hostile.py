@@ -1,17 +1,22 @@
 """A hostile-update corpus through the real Application, on SQLite and PostgreSQL.
 
 Every command with hostile arguments from every role, hostile check-ins (and their edits), forged
-buttons, stickers, groups, forwards and strangers: no unhandled exception, no check-in lost, and no
-reply Telegram would refuse (too long, bad HTML, oversize button data).
+buttons, stickers, voice and large media, groups, forwards and strangers, and exports for
+organisations and members with hostile names: no unhandled exception, no check-in lost, no media
+left without an answer, and no reply Telegram would refuse (too long, bad HTML, oversize button
+data, a file name with control characters or past 255 bytes, a workbook that does not open).
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
+import unicodedata
 from html.parser import HTMLParser
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from handlers.menu import COMMANDS
@@ -94,6 +99,59 @@ FORGED = [
     "😀",
 ]
 
+# Names an organisation or a member may carry (an org name is at most 100 characters).
+HOSTILE_NAMES = [
+    "\u202e张\x00三\x01\n\u200f\ufffe",
+    "<b>&amp;</b>\x0b李四",
+    "A$\\x$支部",
+    "长" * 90 + "\u2066",
+    "😀" * 40,
+    'A&B<第一>/:*?"|支部',
+]
+HUGE = 2**62  # file sizes; durations and lengths are Bot API 32-bit integers
+LONG = 2**31 - 1
+
+
+def _media(caption: str | None) -> list[dict[str, Any]]:
+    """Message fields of every kind of media, with huge sizes and durations."""
+    size = {"file_size": HUGE}
+    kinds: list[dict[str, Any]] = [
+        {"photo": [{"file_id": "P" * 400, "file_unique_id": "p" * 150, "width": LONG, "height": 1, **size}]},
+        {"document": {"file_id": "D", "file_unique_id": "d", "file_name": "台账\u202exslx.exe", **size}},
+        {"video": {"file_id": "V", "file_unique_id": "v", "width": 1, "height": 1, "duration": LONG, **size}},
+        {
+            "animation": {
+                "file_id": "A",
+                "file_unique_id": "a",
+                "width": 1,
+                "height": 1,
+                "duration": 1,
+                **size,
+            }
+        },
+        {"audio": {"file_id": "U", "file_unique_id": "u", "duration": LONG, **size}},
+        {"voice": {"file_id": "O", "file_unique_id": "o", "duration": LONG, **size}},
+        {"video_note": {"file_id": "N", "file_unique_id": "n", "length": LONG, "duration": 1, **size}},
+        {
+            "sticker": {
+                "file_id": "S",
+                "file_unique_id": "s",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                **size,
+            }
+        },
+    ]
+    if caption is not None:
+        for kind in kinds:
+            if "sticker" not in kind and "video_note" not in kind and "voice" not in kind:
+                kind["caption"] = caption
+    return kinds
+
+
 _ALLOWED_TAGS = {
     "b",
     "strong",
@@ -162,9 +220,27 @@ def refusal(call: Any) -> str | None:
             if len(data.encode()) > 64:
                 return f"{call.method}: callback data of {len(data.encode())} bytes"
     if call.method == "sendDocument":
-        name = next((f[0] for f in call.files.values() if f[0]), "")
-        if len(name.encode()) > 255 or any(ch in name for ch in "\x00\n/"):
+        name, data = next(((f[0], f[1]) for f in call.files.values() if f[0]), ("", b""))
+        bad = [ch for ch in name if ch in '/\\:*?"<>|' or (unicodedata.category(ch)[0] in "CZ" and ch != " ")]
+        if not name or len(name.encode()) > 255 or bad:
             return f"sendDocument: file name {name!r}"
+        if name.endswith(".xlsx"):
+            try:
+                load_workbook(io.BytesIO(data))
+            except Exception as error:
+                return f"sendDocument: {name!r} does not open ({error})"
+    return None
+
+
+def unanswered(calls: list[Any], private: bool, stored: bool) -> str | None:
+    """Why the bot's answer to one media update is wrong: in private, one short Chinese reply
+    (or the check-in stored); in a group, at most one reply."""
+    replies = [c for c in calls if c.method == "sendMessage"]
+    if len(replies) > 1 or (private and not replies and not stored):
+        return f"{len(replies)} replies"
+    for reply in replies:
+        if len(reply.text) > 300 or not re.search("[\u4e00-\u9fff]", reply.text):
+            return f"reply {reply.text[:40]!r}"
     return None
 
 
@@ -215,33 +291,57 @@ async def test_a_hostile_corpus_is_answered_and_loses_nothing(harness) -> None:
         }
         calls += await harness.process({"callback_query": query})
         sent += 1
-    for user in people:
-        for extra in (
-            {
-                "sticker": {
-                    "file_id": "s",
-                    "file_unique_id": "s",
-                    "type": "regular",
-                    "width": 1,
-                    "height": 1,
-                    "is_animated": False,
-                    "is_video": False,
-                }
-            },
-            {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}},
-        ):
-            calls += await harness.process({"message": message_dict(user, None, extra=extra)})
+    wrong: list[str] = []
+    for user, chat, caption in itertools.product(people, (None, GROUP), (None, "今天组织主题党日，参加18人")):
+        for extra in _media(caption):
+            before = await _stored(harness)
+            got = await harness.process({"message": message_dict(user, None, chat=chat, extra=extra)})
+            calls += got
             sent += 1
+            stored = await _stored(harness) > before
+            if stored:
+                stored_expected += 1
+            why = unanswered(got, chat is None, stored)
+            if why:
+                wrong.append(
+                    f"{user.first_name} {sorted(extra)} in {'private' if chat is None else 'group'}: {why}"
+                )
 
-    assert sent >= 1000
+    # exports for organisations and members with hostile names (file names, workbooks)
+    exporters = []
+    for i, name in enumerate(HOSTILE_NAMES):
+        org = f"{name}{i}"
+        await harness.add_org(org, "第一党委")
+        member = TgUser(500 + i, name)
+        await harness.add_member(member, org, role="secretary" if i % 2 else "cadre", name=name)
+        exporters.append((member, org))
+    for member, org in exporters:
+        calls += await harness.send(member, "今天组织主题党日，参加18人")
+        stored_expected += 1
+        for command in ("/export", "/export 本月", f"/export 本月 {org}"):
+            calls += await harness.send(member, command)
+            sent += 1
+        calls += await harness.send(ADMIN, f"/export 本年 {org}")
+        sent += 2
+    calls += await harness.send(ADMIN, "/export")
+    sent += 1
+    documents = [c for c in calls if c.method == "sendDocument"]
+
+    assert sent >= 2600
     html = sum(1 for c in calls if c.params.get("parse_mode") == "HTML")
     print(
-        f"hostile corpus: {sent} updates, {len(calls)} Bot API calls ({html} HTML), {len(harness.errors)} errors"
+        f"hostile corpus: {sent} updates, {len(calls)} Bot API calls ({html} HTML), "
+        f"{len(documents)} exports, {len(wrong)} media unanswered, {len(harness.errors)} errors"
     )
     assert not harness.errors, harness.errors[:3]
+    assert wrong == [], wrong[:10]
+    assert len(documents) >= 3 * len(HOSTILE_NAMES), "every export with a hostile name was sent"
     refused = [why for why in map(refusal, calls) if why]
     long = [c.text[:12] for c in calls if c.method == "sendMessage" and len(c.text) > 4096]
     assert refused == [], (refused[:10], long)
+    assert await _stored(harness) >= stored_expected, "every check-in is stored"
+
+
+async def _stored(harness: Any) -> int:
     async with harness.session() as session:
-        stored = (await session.execute(select(func.count()).select_from(DutyRecord))).scalar_one()
-    assert stored >= stored_expected, "every check-in is stored"
+        return int((await session.execute(select(func.count()).select_from(DutyRecord))).scalar_one())
