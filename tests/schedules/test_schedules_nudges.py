@@ -384,3 +384,30 @@ async def test_exemptions_and_snoozes_are_audited(harness) -> None:
     assert (nudge_rows[0].object_id, nudge_rows[0].detail) == (target.target_id, "理论学习 week 2026-11-23")
     assert nudge_rows[1].detail == "until=2026-11-27T04:15:00+00:00"
     assert nudge_rows[2].detail == "until=2026-11-27T04:15:00+00:00"  # the clock did not move
+
+
+async def test_a_schedule_removed_mid_run_sends_nothing_more_and_its_run_is_not_resumed(harness) -> None:
+    await tree(harness)
+    await add_schedule(harness, "每周五10:00")  # #3 (after the two defaults)
+    box = fast_outbox(harness)
+    sent: list[int] = []
+
+    def stop_after_first(call) -> None:  # type: ignore[no-untyped-def]
+        if call.method == "sendMessage" and call.chat_id in (C1, C2, C3):
+            sent.append(call.chat_id)
+            if len(sent) == 1:
+                box.stop()
+
+    harness.api.listeners.append(stop_after_first)
+    report = await box.run(3, FRI_10)
+    assert report is not None and report.status == "stopped" and report.counts["pending"] >= 1
+    await harness.send(ADMIN, "/schedule remove 3")
+    box.start()
+    before = len(harness.api.sent("sendMessage"))
+    await _restart(harness, FRI_10 + dt.timedelta(minutes=20))  # the restart resumes nothing
+    (run,) = await runs(harness)
+    assert run.status == "skipped"
+    await box.deliver(report.run_id)  # nor would an outbox still delivering it
+    assert len(harness.api.sent("sendMessage")) == before, "the removed schedule's nudges stay unsent"
+    statuses = sorted(d.status for d in await deliveries(harness))
+    assert statuses == ["expired"] * report.counts["pending"] + ["sent"] * report.counts["sent"]
