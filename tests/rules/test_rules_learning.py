@@ -213,4 +213,3 @@ async def test_the_weekly_message_reaches_admins_once_a_week(bot) -> None:
     before = len(bot.api.calls)
     await jobs[0].run(bot.app)
     assert bot.replies(bot.api.calls[before:]) == []
-
