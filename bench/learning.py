@@ -7,7 +7,7 @@ Prints one line:
 
     learning: set A exact x% -> y%, set B exact u% -> v%, suggestions N, accepted N
 
-    python bench/learning.py [--learn FILE] [--test FILE] [--forget WORD,WORD]
+    python bench/learning.py [--learn FILE] [--test FILE] [--forget WORD,WORD] [--show]
 
 --forget removes keywords from the packaged rules first (an organisation whose words the rules do
 not know). The sets and their scorer are in ../shared/parsing/; without it the bench says so and
@@ -98,6 +98,7 @@ def main() -> int:
     ap.add_argument("--learn", type=Path, default=SHARED / "checkins-dev-real.jsonl", help="set A")
     ap.add_argument("--test", type=Path, default=SHARED / "checkins-dev-c.jsonl", help="set B")
     ap.add_argument("--forget", default="", help="keywords to remove from the packaged rules first")
+    ap.add_argument("--show", action="store_true", help="also list the accepted phrases")
     args = ap.parse_args()
     if not (SHARED / "evaluate.py").is_file() or not args.learn.is_file() or not args.test.is_file():
         print(f"learning: not run: the shared labelled sets are not there ({SHARED})")
@@ -124,8 +125,8 @@ def main() -> int:
         f"learning: set A exact {a0:.1f}% -> {a1:.1f}%, set B exact {b0:.1f}% -> {b1:.1f}%, "
         f"suggestions {len(found)}, accepted {len(accepted)}"
     )
-    for word, category, weight in accepted:
-        print(f"  accepted: {word} -> {category} (weight {weight})", file=sys.stderr)
+    for word, category, weight in accepted if args.show else ():
+        print(f"  accepted: {word} -> {category} (weight {weight})")
     return 0
 
 

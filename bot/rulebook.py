@@ -344,6 +344,7 @@ class RuleBook:
 
     async def accept(self, sender: Sender, suggestion_id: int) -> RuleChange:
         """Add the suggestion's phrase to the running rules (all replicas), audited."""
+        await self.refresh()  # another replica may have changed the overlay a moment ago
         async with self.services.session() as session:
             actor = await self._admin(session, sender)
             row = await self._open(session, suggestion_id)

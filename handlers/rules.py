@@ -104,8 +104,8 @@ def _listing(context: Ctx, *, short: bool = False) -> str:
     names = _names(context)
     if short:
         return f"已采纳的规则 {len(book.active)} 条（/rules list 查看，/rules export 导出）。"
-    if not book.active:
-        return "还没有采纳过规则建议。规则文件之外的规则会列在这里。"
+    if not book.active and not book.left_out:
+        return "还没有采纳过规则建议。采纳之后，规则文件之外的规则会列在这里。"
     lines = [f"📚 已采纳的规则 {len(book.active)} 条（最近的在最后，/rules undo 撤销最近一条）"]
     for change in book.active:
         when = change.created_at.astimezone(context.bot_data.clock.tz)

@@ -155,12 +155,14 @@ def _usable(word: str, rules: RuleSet) -> bool:
     )
 
 
-def candidates(text: str, extractor: _Extractor, rules: RuleSet) -> list[str]:
-    """The example's keywords and the runs of up to three adjacent tokens that hold one."""
-    top = [w for w in extractor.keywords(text)]
+def candidates(text: str, extractor: _Extractor, rules: RuleSet, category: str | None = None) -> list[str]:
+    """The example's keywords and the runs of up to three adjacent tokens that hold one, or that
+    hold a keyword of the chosen `category` that lost to another (进行了通报批评)."""
+    top = list(extractor.keywords(text))
     tokens = _tokens(text)
     out: list[str] = [w for w in top if _usable(w, rules)]
-    chosen = set(top)
+    own = rules.category(category).keywords if category in rules.categories else {}
+    chosen = set(top) | {t for t in tokens if t in own}
     for i in range(len(tokens)):
         for n in (2, 3):
             run = tokens[i : i + n]
@@ -275,7 +277,7 @@ def suggest(
     extractor = _Extractor([*(m.text for m in known), *(ex.text for ex in examples)])
     pool: dict[tuple[str, str], None] = {}
     for ex in wrong:
-        for word in candidates(ex.text, extractor, rules):
+        for word in candidates(ex.text, extractor, rules, ex.category):
             if (word, ex.category) not in skipped:
                 pool[(word, ex.category)] = None
     found: list[Suggestion] = []

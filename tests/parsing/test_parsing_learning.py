@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +115,37 @@ def test_the_child_process_answers_json_and_reports_bad_input() -> None:
     assert answer["suggestions"] and answer["suggestions"][0]["category"] == "study"
     proc = subprocess.run(run, input="not json", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "error" in json.loads(proc.stdout)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "parsing"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "evaluate.py").is_file(), reason="../shared/parsing is not there")
+def test_the_learning_bench_prints_one_line_and_set_b_does_not_get_worse() -> None:
+    proc = subprocess.run(
+        [sys.executable, "bench/learning.py"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    m = re.fullmatch(
+        r"learning: set A exact ([\d.]+)% -> ([\d.]+)%, set B exact ([\d.]+)% -> ([\d.]+)%, "
+        r"suggestions (\d+), accepted (\d+)",
+        line,
+    )
+    assert m, line
+    a0, a1, b0, b1 = (float(g) for g in m.groups()[:4])
+    assert a1 >= a0 and b1 >= b0
+
+
+def test_the_learning_bench_says_when_the_shared_sets_are_missing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "bench/learning.py", "--learn", str(tmp_path / "none.jsonl")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("learning: not run: the shared labelled sets are not there")

@@ -213,3 +213,16 @@ async def test_the_weekly_message_reaches_admins_once_a_week(bot) -> None:
     before = len(bot.api.calls)
     await jobs[0].run(bot.app)
     assert bot.replies(bot.api.calls[before:]) == []
+
+
+async def test_an_approved_phrase_the_rule_file_now_contradicts_is_left_out_and_shown(bot) -> None:
+    from storage.models import RuleChange
+
+    async with bot.session() as session:
+        session.add(RuleChange(action="add", word="支委会", category="study", weight=70))
+    assert await bot.services.rulebook.refresh() is True
+    assert [r.category for r in bot.services.parser.parse("今天召开支委会", bot.clock.now()).records] == [
+        "org_life"
+    ]
+    listing = bot.replies(await bot.send(ADMIN, "/rules list"))[0].text
+    assert "⚠️ 「支委会」与现在的规则文件冲突，暂未生效。" in listing
