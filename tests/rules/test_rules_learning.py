@@ -78,12 +78,12 @@ async def test_suggestions_with_evidence_accepted_apply_to_new_messages_at_once(
 
 
 async def test_a_suggestion_that_changes_correct_records_shows_them(bot) -> None:
-    card = bot.replies(await bot.send(CADRE, "今天召开三亮三比推进会，参加20人"))[0]
-    assert "部署推进" in card.text  # read right, and stays as stored
+    card = bot.replies(await bot.send(CADRE, "今天调度三亮三比工作，参加20人"))[0]
+    assert "部署推进" in card.text  # read by the rules, and nobody corrected it
     replies = await _teach(bot)
-    shown = [r.text for r in replies[1:] if "会改变 1 条" in r.text]
-    for text in shown:
-        assert "会改变的记录：" in text and "三亮三比推进会" in text and "部署推进 → 学习教育" in text
+    text = next(r.text for r in replies[1:] if "「三亮三比」→ 学习教育" in r.text)
+    assert "能纠正 3 条 · 会改变 1 条已正确记录" in text
+    assert "会改变的记录：\n· 11月27日 “今天调度三亮三比工作，参加20人” 部署推进 → 学习教育" in text
 
 
 async def test_ignore_and_recategorise(bot) -> None:
