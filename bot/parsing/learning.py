@@ -39,8 +39,17 @@ WEIGHTS = (50, 70, 92, 120, 200, 400)
 MAX_CANDIDATE_LEN = 12
 TOP_TFIDF = 8
 TOP_TEXTRANK = 5
+MAX_POOL = 300  # candidates tried, those that could fix the most examples first
+# Generic words: alone, or at the edge of a run of tokens, they name no kind of work.
+EDGE = frozenset(
+    "开展 组织 召开 进行 举办 举行 参加 参与 集中 组织开展 积极 认真 深入 今天 昨天 前天 上午 下午 晚上 "
+    "活动 工作 会议 情况 一次 一场 全体 党员 支部 大家 效果 良好 了 的 和 与 及 在 对 并 共 等 是".split()
+)
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
-_DATEISH = re.compile(r"[年月日号天周时点分]$|^[今昨前本上下明去]")
+# A time word at the start (今天…, 上周…, 三月…) is no name of work.
+_DATEISH = re.compile(
+    r"^(?:[今昨前明后每][天日晚早]|[本上下这每去前][周月年午个]|[一二三四五六七八九十两]+[年月日号天周点])"
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +95,11 @@ class Suggestion:
     changes: tuple[Changed, ...] = ()
     reads: tuple[int, ...] = ()  # unread messages (Known keys) it would now read
     precision: float = 0.0
+    elsewhere: int = 0  # messages read as other kinds of work that hold the phrase
 
     @property
     def net(self) -> int:
-        return len(self.fixes) - len(self.breaks) - len(self.changes)
+        return len(self.fixes) - len(self.breaks) - len(self.changes) - self.elsewhere
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,19 +167,25 @@ def _usable(word: str, rules: RuleSet) -> bool:
 
 def candidates(text: str, extractor: _Extractor, rules: RuleSet, category: str | None = None) -> list[str]:
     """The example's keywords and the runs of up to three adjacent tokens that hold one, or that
-    hold a keyword of the chosen `category` that lost to another (进行了通报批评)."""
+    hold a keyword of the chosen `category` that lost to another (进行了通报批评). A run that
+    starts or ends with a generic word (开展, 活动, 了) names no work of its own unless it holds such
+    a keyword."""
     top = list(extractor.keywords(text))
     tokens = _tokens(text)
-    out: list[str] = [w for w in top if _usable(w, rules)]
+    out: list[str] = [w for w in top if _usable(w, rules) and w not in EDGE]
     own = rules.category(category).keywords if category in rules.categories else {}
-    chosen = set(top) | {t for t in tokens if t in own}
+    lost = {t for t in tokens if t in own}
+    chosen = set(top) | lost
     for i in range(len(tokens)):
         for n in (2, 3):
             run = tokens[i : i + n]
-            if len(run) == n and chosen.intersection(run):
-                word = "".join(run)
-                if _usable(word, rules) and word not in out:
-                    out.append(word)
+            if len(run) < n or not chosen.intersection(run):
+                continue
+            if (run[0] in EDGE or run[-1] in EDGE) and not lost.intersection(run):
+                continue
+            word = "".join(run)
+            if _usable(word, rules) and word not in out:
+                out.append(word)
     return out
 
 
@@ -219,9 +235,12 @@ def evaluate(
             breaks.append(ex.key)
     changes: list[Changed] = []
     reads: list[int] = []
+    elsewhere = 0
     for msg in known:
         if word not in msg.text:
             continue
+        if msg.categories and category not in msg.categories:
+            elsewhere += 1
         now = trial.now(msg.text, msg.sent)
         then = categories_of(parser, msg.text, msg.sent)
         if not msg.categories:
@@ -239,13 +258,28 @@ def evaluate(
     same = sum(1 for ex in holding if ex.category == category)
     precision = same / len(holding) if holding else 0.0
     return Suggestion(
-        word, category, weight, tuple(fixes), tuple(breaks), tuple(changes), tuple(reads), precision
+        word,
+        category,
+        weight,
+        tuple(fixes),
+        tuple(breaks),
+        tuple(changes),
+        tuple(reads),
+        precision,
+        elsewhere,
     )
 
 
 def _best_weight(
-    trial: _Trial, word: str, category: str, examples: Sequence[Example], known: Sequence[Known]
+    trial: _Trial,
+    word: str,
+    category: str,
+    examples: Sequence[Example],
+    known: Sequence[Known],
+    most: int | None = None,
 ) -> Suggestion | None:
+    """The candidate at the weight that does most good; a heavier one is tried only while some of
+    the `most` examples it could fix are still wrong."""
     best: Suggestion | None = None
     for weight in WEIGHTS:
         found = evaluate(trial, word, category, weight, examples, known)
@@ -253,6 +287,8 @@ def _best_weight(
             continue
         if best is None or (found.net, len(found.fixes)) > (best.net, len(best.fixes)):
             best = found
+        if most is not None and len(found.fixes) >= most:
+            break
     return best
 
 
@@ -266,7 +302,8 @@ def suggest(
     min_fixes: int = 1,
 ) -> list[Suggestion]:
     """Phrases to add, best first: each fixes at least `min_fixes` examples the current rules get
-    wrong, breaks none, and changes no more already-correct records than it fixes. `skip`: (word,
+    wrong, breaks none, changes no more already-correct records than it fixes, and appears in no
+    more messages of other kinds of work than it fixes. `skip`: (word,
     category) pairs an admin ignored. Raises RulesError when `base` itself is invalid."""
     rules = base.parse()
     trial = _Trial(base, rules)
@@ -280,13 +317,16 @@ def suggest(
         for word in candidates(ex.text, extractor, rules, ex.category):
             if (word, ex.category) not in skipped:
                 pool[(word, ex.category)] = None
+    # How many wrong examples of its category hold each candidate: the most it could fix.
+    support = {(w, c): sum(1 for ex in wrong if ex.category == c and w in ex.text) for w, c in pool}
+    ranked = sorted((p for p in pool if support[p] >= min_fixes), key=lambda p: (-support[p], -len(p[0])))
     found: list[Suggestion] = []
-    for word, category in pool:
-        best = _best_weight(trial, word, category, examples, known)
+    for word, category in ranked[:MAX_POOL]:
+        best = _best_weight(trial, word, category, examples, known, support[(word, category)])
         if best is None or len(best.fixes) < min_fixes or best.breaks:
             continue
-        if len(best.changes) > len(best.fixes):
-            continue
+        if len(best.changes) > len(best.fixes) or best.elsewhere > len(best.fixes):
+            continue  # it would change, or is used for, other work more than it fixes
         found.append(best)
     own = {c.code: {*c.keywords} for c in rules.category_list}
 

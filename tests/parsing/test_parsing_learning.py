@@ -149,3 +149,24 @@ def test_the_learning_bench_says_when_the_shared_sets_are_missing(tmp_path: Path
     )
     assert proc.returncode == 2
     assert proc.stdout.startswith("learning: not run: the shared labelled sets are not there")
+
+
+def test_generic_words_are_not_suggested_and_time_words_are_not_names() -> None:
+    examples = [
+        Example(i, f"今天开展{name}活动，参加{i + 3}人", NOW, code)
+        for i, (name, code) in enumerate([("红色代办", "service"), ("积分日", "org_life")] * 3)
+    ]
+    known = [
+        Known(100 + i, text, NOW, (code,))
+        for i, (text, code) in enumerate(
+            [
+                ("今天开展专题学习，参加20人", "study"),
+                ("今天开展走访慰问", "service"),
+                ("开展谈心谈话", "talk"),
+            ]
+            * 3
+        )
+    ]
+    found = {(s.word, s.category) for s in suggest(read_rules(), examples, known)}
+    assert ("红色代办", "service") in found and ("积分日", "org_life") in found
+    assert not {w for w, _ in found} & {"开展", "活动", "今天", "今天开展", "开展红色代办"}
