@@ -30,6 +30,7 @@ USAGE = (
     "/rules list — 已采纳的规则\n/rules export — 导出规则文件\n/rules undo — 撤销最近采纳的一条\n"
     "/rules reread [周数] — 用现在的规则重新识别最近几周未识别的消息（默认 4 周）"
 )
+LISTED = 60  # approved phrases listed by /rules list (the rest: /rules export)
 PRIVATE_ONLY = "请在和我的私聊里使用 /rules。"
 TEST_USAGE = "请在 /rules test 后面写要识别的消息，例如：/rules test 今天开展党员固定活动日"
 NOTHING = {
@@ -74,7 +75,8 @@ async def rules_command(update: Update, context: Ctx) -> None:
             f"已撤销规则「{html.escape(undone.word)}」→ {html.escape(name)}。新消息按撤销后的规则识别。"
         )
     elif sub == "reread":
-        weeks = int(args[1]) if len(args) > 1 and args[1].isdigit() and len(args[1]) <= 3 else None
+        given = args[1] if len(args) > 1 else ""
+        weeks = int(given) if given.isascii() and given.isdigit() and len(given) <= 3 else None
         if len(args) > 1 and weeks is None:
             raise Refused("周数请写一个数字，例如：/rules reread 4")
         preview = await book.reread(user, weeks or rulebook.REREAD_WEEKS)
@@ -107,7 +109,9 @@ def _listing(context: Ctx, *, short: bool = False) -> str:
     if not book.active and not book.left_out:
         return "还没有采纳过规则建议。采纳之后，规则文件之外的规则会列在这里。"
     lines = [f"📚 已采纳的规则 {len(book.active)} 条（最近的在最后，/rules undo 撤销最近一条）"]
-    for change in book.active:
+    if len(book.active) > LISTED:
+        lines.append(f"……较早的 {len(book.active) - LISTED} 条见 /rules export")
+    for change in book.active[-LISTED:]:
         when = change.created_at.astimezone(context.bot_data.clock.tz)
         lines.append(
             f"· 「{html.escape(change.word)}」→ {html.escape(names.get(change.category, change.category))}"

@@ -185,8 +185,9 @@ async def test_reread_unread_messages_preview_then_one_tap(bot) -> None:
     made = [r for r in await _rows(bot, DutyRecord) if "昨天开展三亮三比" in r.source_text]
     assert [(r.category, r.participants, r.date.day) for r in made] == [("study", 6, 26)]
     again = bot.replies(await bot.send(ADMIN, "/rules reread"))[0]
-    assert "仍然识别不了" in again.text or "未识别的消息 0 条" in again.text
+    assert "最近 4 周未识别的消息 0 条，按现在的规则仍然识别不了" in again.text
     assert "周数请写一个数字" in bot.replies(await bot.send(ADMIN, "/rules reread x"))[0].text
+    assert "周数请写一个数字" in bot.replies(await bot.send(ADMIN, "/rules reread ²"))[0].text
 
 
 async def test_a_reread_preview_is_not_applied_after_the_rules_changed(bot) -> None:
