@@ -134,6 +134,11 @@ async def _member_actor(session: AsyncSession, services: Services, sender: Sende
     return actor
 
 
+async def admin_actor(*, session: AsyncSession, services: Services, sender: Sender) -> Member | None:
+    """The admin running a command (None: a bootstrap admin not bound yet); raises Refused."""
+    return await _actor(session, services, sender, Role.admin)
+
+
 async def authorize(services: Services, sender: Sender, needed: Role) -> None:
     """Refuse unless the sender may run a command of role `needed` (resolving them is kept)."""
     async with services.session() as session:

@@ -42,6 +42,7 @@ from bot.parsing import INTENT_NOTICE, INTENT_QUESTION, ParseResult
 from bot.ports import Jobs
 from bot.records import Source, Totals
 from bot.storable import storable
+from storage import learning as learning_repo
 from storage import orgs
 from storage import records as repo
 from storage.models import DutyRecord, Member
@@ -184,6 +185,11 @@ def _remember(memory: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
         memory.popitem(last=False)
 
 
+def _id(member: Member) -> int:
+    assert member.id is not None  # members reach services only once stored
+    return member.id
+
+
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -309,7 +315,8 @@ class CheckIns:
             if not records:
                 # Slow path: groups, photos, nothing parsed, and senders who are unbound, bootstrap
                 # admins or flagged unreachable (resolve clears the flag).
-                records = await self._store_slowly(message, source, result, photo)
+                unread = not result.records and self._nothing(message, result) is Nothing.UNREADABLE
+                records = await self._store_slowly(message, source, result, photo, when if unread else None)
             card = Card(tuple(records), dict.fromkeys((r.id for r in records if r.id), 1) if photo else {})
             self.services.metrics.check_in(records, result)
             redelivered = False
@@ -329,14 +336,30 @@ class CheckIns:
         return CheckinOutcome(None, plans, cancelled, day, nothing=self._why_nothing(message, result))
 
     async def _store_slowly(
-        self, message: Incoming, source: Source, result: ParseResult, photo: Photo | None
+        self,
+        message: Incoming,
+        source: Source,
+        result: ParseResult,
+        photo: Photo | None,
+        unread_sent: dt.datetime | None = None,
     ) -> list[DutyRecord]:
         """Store after resolving the sender (the chat must record their check-ins), with the photo
-        as evidence of every record."""
+        as evidence of every record; an unread message (`unread_sent`: its send time) is kept so
+        that new rules can read it again."""
         async with self._unit(cards=False) as session:
             member = await self._sender(session, message.author, message.chat_id, message.private)
             if member is None:
                 raise Refused(NOT_BOUND)
+            if unread_sent is not None:
+                await learning_repo.add_unread(
+                    session=session,
+                    org_id=member.org_id,
+                    member_id=_id(member),
+                    chat_id=source.chat_id,
+                    message_id=source.message_id,
+                    text=source.text,
+                    sent_at=unread_sent,
+                )
             records = await service.store(
                 session=session, member=member, source=source, parsed=result.records
             )
@@ -353,6 +376,13 @@ class CheckIns:
     def _why_nothing(self, message: Incoming, result: ParseResult) -> Nothing | None:
         """Why a message made no records (only private chats are answered); an unreadable one's
         text is remembered for the category buttons."""
+        nothing = self._nothing(message, result)
+        if nothing is Nothing.UNREADABLE:
+            _remember(self.unread, (message.chat_id, message.message_id), message.text, UNREAD_MEMORY)
+        return nothing
+
+    @staticmethod
+    def _nothing(message: Incoming, result: ParseResult) -> Nothing | None:
         if not message.private:
             return None  # in a group only check-ins are answered: a pasted notice gets no answer
         if result.intent == INTENT_QUESTION:
@@ -365,7 +395,6 @@ class CheckIns:
             return Nothing.CANCELLED
         if not _has_words(message.text):
             return Nothing.NO_TEXT
-        _remember(self.unread, (message.chat_id, message.message_id), message.text, UNREAD_MEMORY)
         return Nothing.UNREADABLE
 
     async def apply_edit(self, message: Incoming) -> Card | None:
@@ -465,6 +494,9 @@ class CheckIns:
                 await service.restore(session=session, actor=member, record=record)
                 change = Change.RESTORED
             elif action == "setc" and arg in categories:
+                parsed_as = record.category if record.keyword is not None else None
+                if arg != record.category:
+                    await self._keep_example(session, member, record, arg, parsed_as, record.created_at)
                 await service.set_category(session=session, actor=member, record=record, category=arg)
                 change = Change.CATEGORY
             elif action == "setd":
@@ -506,6 +538,9 @@ class CheckIns:
                 records = await service.file_as(
                     session=session, member=member, source=source, category=category, date=date
                 )
+                kept = await learning_repo.get_unread(session=session, chat_id=chat_id, message_id=message_id)
+                sent = kept.sent_at if kept is not None else self.services.clock.now()
+                await self._keep_example(session, member, records[0], category, None, sent)
                 await repo.set_cards(
                     session=session, cards=[([r.id for r in records if r.id], chat_id, card_message_id)]
                 )
@@ -514,6 +549,30 @@ class CheckIns:
         except IntegrityError:  # a second tap: it is filed already
             async with self._unit() as session:
                 return await self._card(session, await service.stored_before(session=session, source=source))
+
+    @staticmethod
+    async def _keep_example(
+        session: AsyncSession,
+        chooser: Member,
+        record: DutyRecord,
+        category: str,
+        parsed_as: str | None,
+        sent: dt.datetime,
+    ) -> None:
+        """A manual categorisation becomes a labelled example (bot.rulebook learns from them)."""
+        await learning_repo.keep_example(
+            session=session,
+            org_id=record.org_id,
+            chosen_by=_id(chooser),
+            record_id=record.id,
+            chat_id=record.chat_id,
+            message_id=record.message_id,
+            activity_index=record.activity_index,
+            text=record.source_text,
+            sent_at=sent,
+            category=category,
+            parsed_as=parsed_as,
+        )
 
     async def undo(self, *, author: Author) -> Acted:
         """Undo the sender's most recently stored record; its card afterwards."""

@@ -70,6 +70,12 @@ class Scheduler:
                 hour, minute = (int(part) for part in services.settings.backup_time.split(":"))
                 trigger = CronTrigger(hour=hour, minute=minute, timezone=services.settings.tz)
                 self.jobs.add("backup:nightly", self.nightly_backup, trigger, misfire_grace_seconds=3600)
+            self.jobs.add(
+                "suggest:weekly",
+                self.weekly_rule_suggestions,
+                CronTrigger(day_of_week="mon", hour=9, minute=30, timezone=services.settings.tz),
+                misfire_grace_seconds=3600,
+            )
         log.info("scheduler active: %d schedule jobs, %d snoozes", count, len(snoozed))
         self.catch_up_task = asyncio.create_task(self._catch_up())
 
@@ -82,6 +88,7 @@ class Scheduler:
         self.jobs.remove("schedule:")
         self.jobs.remove("snooze:")
         self.jobs.remove("backup:")
+        self.jobs.remove("suggest:")
         # Let running sends finish and record their outcomes; what is left stays pending for the next
         # leader. Cancelling mid-transaction could leave SQLite's write lock behind.
         self.outbox.stop()
@@ -171,6 +178,13 @@ class Scheduler:
             await self.services.backup()
         except Exception:
             log.exception("nightly backup failed")
+
+    async def weekly_rule_suggestions(self) -> None:
+        """规则建议 to the admins, Monday mornings (bot.rulebook); a failure is logged, never fatal."""
+        try:
+            await self.services.rulebook.weekly(self.notifier)
+        except Exception:
+            log.exception("weekly rule suggestions failed")
 
     # --- the calendar -----------------------------------------------------------------------
     async def calendar_warning(self, schedules: list[Schedule] | None = None) -> str:

@@ -22,7 +22,8 @@ from bot.config import Settings
 from bot.flood import FloodLimiter
 from bot.leader import Leadership, elect
 from bot.metrics import Metrics
-from bot.parsing import Parser, RuleSet, load_rules
+from bot.parsing import Parser, RuleSet
+from bot.rulebook import RuleBook
 from storage import updates as updates_repo
 from storage.db import create_engine, create_sessionmaker, needs_upgrade, session_scope, upgrade
 
@@ -56,13 +57,15 @@ class Services:
         self.scheduler: Scheduler | None = None
         # Check-in ingestion, with its memories (card ids waiting to be written, albums, unread text).
         self.checkins = CheckIns(self)
+        # The running rule set: the rule file plus the phrases admins approved (bot.rulebook).
+        self.rulebook = RuleBook(self)
         self._opened = False
 
     async def open(self, *, migrate: bool = True) -> None:
         """Open the database (migrating it), load the rule set and initialise jieba."""
         if self._opened:
             return
-        self.rules = load_rules(self.settings.rules_path)
+        self.rules = self.rulebook.load_base()
         self.parser = Parser(self.rules)
         if migrate:
             if await needs_upgrade(self.settings.database_url):
@@ -74,6 +77,7 @@ class Services:
         self.leadership = elect(
             self.leadership, self.settings.database_url, check_seconds=self.settings.leader_check_seconds
         )
+        await self.rulebook.refresh()
         self._opened = True
         log.info("services opened", extra={"database": self.engine.url.render_as_string()})
 
@@ -102,6 +106,7 @@ class Services:
 
         self.scheduler = Scheduler(self, jobs, notifier)
         self.checkins.start(jobs)
+        self.rulebook.start(jobs)
 
     async def start(self) -> None:
         """Start what runs in the background: seeding, the scheduler, the election."""

@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
+from handlers import admin, checkin, digest, guards, leave, nudges, rules, schedule_commands, start, targets
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
 from handlers.menu import set_command_menus
@@ -104,6 +104,10 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("schedule", schedule_commands.schedule_command, filters=_NEW))
     app.add_handler(CommandHandler("holiday", schedule_commands.holiday_command, filters=_NEW))
     app.add_handler(CallbackQueryHandler(nudges.on_nudge_button, pattern=r"^nudge:"))
+
+    # The parsing rules: suggestions learned from corrections, tests, export, undo, re-reading.
+    app.add_handler(CommandHandler("rules", rules.rules_command, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(rules.on_rules_button, pattern=r"^rules:"))
 
     # Reports.
     app.add_handler(CommandHandler("digest", digest.digest, filters=_NEW))

@@ -6,6 +6,9 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   cat:<category>:<message id>:<YYYYMMDD>  file an unreadable message under a category
   digest:<x|p|r>:<org id>:<span>        the digest's buttons (export, previous period, readiness)
   nudge:<r|x|s>:<delivery id>[:<target>]  a nudge's buttons; built from the domain's Actions
+  rules:<a|i|c>:<suggestion id>          a rule suggestion's 采纳 / 忽略 / 改类别 (Actions)
+  rules:s:<suggestion id>:<category no>  改类别: the category picked (its place in the rule set)
+  rules:r:<weeks>:<rules version>        re-read unread messages of the last weeks (after a preview)
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -16,12 +19,17 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge")
+PREFIXES = ("rec", "cat", "digest", "nudge", "rules")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),
     "nudge.exempt": ("nudge", "x"),
     "nudge.snooze": ("nudge", "s"),
+    "rules.accept": ("rules", "a"),
+    "rules.ignore": ("rules", "i"),
+    "rules.recat": ("rules", "c"),
+    "rules.set": ("rules", "s"),
+    "rules.reread": ("rules", "r"),
 }
 _ACTION_VERBS = {pair: verb for verb, pair in _ACTION_CODES.items()}
 

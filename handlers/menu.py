@@ -28,6 +28,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("holiday", "节假日与调休", Role.secretary),
     ("invite", "生成邀请码：/invite 组织 角色 [次数]", Role.admin),
     ("org", "组织：/org add 名称 [上级] · /org list", Role.admin),
+    ("rules", "识别规则：建议、test、export、undo、reread", Role.admin),
 )
 
 

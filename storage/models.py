@@ -244,3 +244,78 @@ class HolidayOverride(SQLModel, table=True):
     # Set by /holiday remove (the statutory calendar applies again); a later /holiday add of the
     # same day takes the row back.
     removed_at: dt.datetime | None = None
+
+
+class UnreadMessage(SQLModel, table=True):
+    """A private check-in no rule read, as sent: kept so that new rules can read it again
+    (/rules reread). Never more than the text the member sent."""
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id", name="uq_unread_source"),
+        Index("ix_unread_org_sent", "org_id", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id")
+    member_id: int = Field(foreign_key="member.id")
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sent_at: dt.datetime
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LabelledExample(SQLModel, table=True):
+    """A manual categorisation: an unread message filed under a category, or 改类别 on a record.
+    The text as sent, its send time, the category chosen (and the one the rules gave), who chose
+    it and when. One per activity of a message: a later choice replaces an earlier one."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "activity_index", name="uq_example_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    chosen_by: int = Field(foreign_key="member.id")
+    record_id: int | None = Field(default=None, foreign_key="dutyrecord.id")
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    activity_index: int = 0
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sent_at: dt.datetime
+    category: str = Field(max_length=20)
+    parsed_as: str | None = Field(default=None, max_length=20)  # None: no rule read the message
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class RuleSuggestion(SQLModel, table=True):
+    """A learned phrase proposed to admins (/rules): open, accepted or ignored; its evidence (the
+    example ids it fixes, the records it would change) as JSON."""
+
+    __table_args__ = (UniqueConstraint("word", "category", name="uq_suggestion_word"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    word: str = Field(max_length=50)
+    category: str = Field(max_length=20)
+    weight: int
+    status: str = Field(default="open", max_length=10)  # open, accepted, ignored
+    fixes: int = 0
+    changes: int = 0
+    reads: int = 0
+    evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
+    decided_at: dt.datetime | None = None
+
+
+class RuleChange(SQLModel, table=True):
+    """The overlay on the rule file, append-only: "add" a learned phrase, or "undo" an earlier add.
+    Every replica reads the highest id as the overlay's version and reloads when it moves."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str = Field(max_length=10)  # add, undo
+    word: str = Field(max_length=50)
+    category: str = Field(max_length=20)
+    weight: int = 0
+    suggestion_id: int | None = Field(default=None, foreign_key="rulesuggestion.id")
+    undoes: int | None = Field(default=None, foreign_key="rulechange.id")
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -281,6 +281,13 @@ class Parser:
         self._objectish = frozenset(c.code for c in rules.category_list if c.named_as_object)
         # Every keyword starts with one of these character pairs: a clause without any needs no tokenizing.
         self._openers = frozenset(w[:2] for w in self._keywords)
+        # Learned phrases are found in the raw text, longest first; a keyword inside one is part of it.
+        self._phrases = {w: (k.category, k.weight) for w, k in rules.phrases.items()}
+        self._phrase_re = (
+            re.compile("|".join(re.escape(w) for w in sorted(self._phrases, key=len, reverse=True)))
+            if self._phrases
+            else None
+        )
         self._plan = _combine(rules.plan_cues)
         self._cancel = _combine(rules.cancel_cues)
         self._question = _combine(rules.question_cues)
@@ -293,14 +300,30 @@ class Parser:
     # -- keyword matching -------------------------------------------------------------------------
 
     def _hits(self, text: str, end: int | None = None) -> list[tuple[str, str, int, int]]:
-        """(category, keyword, weight, offset) for every keyword among the tokens of a clause
-        (of its first `end` characters when given)."""
+        """(category, keyword, weight, offset) for every learned phrase in a clause and every keyword
+        among its tokens outside those phrases (of its first `end` characters when given)."""
         hits: list[tuple[str, str, int, int]] = []
         if end is not None:
             text = text[:end]
+        phrase_spans: list[tuple[int, int]] = []
+        if self._phrase_re is not None:
+            for m in self._phrase_re.finditer(text):
+                category, weight = self._phrases[m.group()]
+                hits.append((category, m.group(), weight, m.start()))
+                phrase_spans.append(m.span())
         openers = self._openers
         if not any(text[i : i + 2] in openers for i in range(len(text) - 1)):
             return hits
+        if phrase_spans:
+            inner = self._token_hits(text)
+            return hits + [
+                h for h in inner if not any(a <= h[3] and h[3] + len(h[1]) <= b for a, b in phrase_spans)
+            ]
+        return self._token_hits(text)
+
+    def _token_hits(self, text: str) -> list[tuple[str, str, int, int]]:
+        """Keyword hits among the tokens of `text`."""
+        hits: list[tuple[str, str, int, int]] = []
         keywords = self._keywords
         t_start = 0
         # Tokens only serve keyword matching (every keyword is in the dictionary); numbers come from

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Category:
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
     named_as_object: bool = False
+    phrases: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class RuleSet:
     heading_cues: tuple[re.Pattern[str], ...] = ()
     form_weight: int = 1001  # keywords this heavy are named forms: listed under one act, one record each
     promote: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = ()
+    # Learned phrases (a category's "phrases"): found anywhere in a clause, without tokenizing.
+    phrases: dict[str, Keyword] = field(default_factory=dict)
     _by_code: dict[str, Category] = field(default_factory=dict, repr=False)
 
     @property
@@ -151,27 +155,11 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
         raw_kw = raw.get("keywords")
         if not isinstance(raw_kw, dict) or not raw_kw:
             raise _fail(where, "'keywords' must be a non-empty object of keyword -> weight")
-        kw_weights: dict[str, int] = {}
-        for word, weight in raw_kw.items():
-            clean = word.strip()
-            if not clean or re.search(r"[\s、()（）]", clean):
-                raise _fail(
-                    where,
-                    f"keyword {word!r} is empty or holds a space, 、 or brackets (jieba cannot match it)",
-                )
-            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 1000:
-                raise _fail(where, f"keyword {word!r}: weight must be an integer 1..1000, got {weight!r}")
-            other = keywords.get(clean)
-            if other is not None:
-                raise _fail(
-                    source,
-                    f"keyword {clean!r} appears in category {other.category!r} and in category {code!r}; "
-                    "a keyword may decide one category only",
-                )
-            if clean in kw_weights:
-                raise _fail(where, f"keyword {clean!r} appears twice")
-            kw_weights[clean] = weight
-            keywords[clean] = Keyword(clean, code, weight)
+        kw_weights = _words(source, where, code, raw_kw, keywords, "keyword")
+        raw_phrases = raw.get("phrases", {})
+        if not isinstance(raw_phrases, dict):
+            raise _fail(where, "'phrases' must be an object of phrase -> weight")
+        phrase_weights = _words(source, where, code, raw_phrases, keywords, "phrase")
         categories.append(
             Category(
                 code=code,
@@ -182,6 +170,7 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
                 examples=_strings(f"{where}: examples", raw.get("examples")),
                 counter_examples=_strings(f"{where}: counter_examples", raw.get("counter_examples")),
                 named_as_object=_flag(f"{where}: named_as_object", raw.get("named_as_object", False)),
+                phrases=phrase_weights,
             )
         )
     neutral = _strings(f"{source}: neutral", data.get("neutral"))
@@ -191,6 +180,7 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
                 source,
                 f"neutral word {word!r} is also a keyword of category {keywords[word].category!r}",
             )
+    phrases = {w: keywords.pop(w) for c in categories for w in c.phrases}
     weak_weight = _weight(source, "weak_weight", data.get("weak_weight", 0))
     figure_weight = _weight(source, "figure_weight", data.get("figure_weight", 0))
     form_weight = _weight(source, "form_weight", data.get("form_weight", 1001))
@@ -213,8 +203,38 @@ def parse_rules(data: Any, source: str, user_dict: tuple[str, ...] = ()) -> Rule
         cancel_cues=_compile(f"{source}: cancel_cues", data.get("cancel_cues", [])),
         question_cues=_compile(f"{source}: question_cues", data.get("question_cues", [])),
         user_dict=user_dict,
+        phrases=phrases,
         _by_code={c.code: c for c in categories},
     )
+
+
+def _words(
+    source: str, where: str, code: str, raw: dict[Any, Any], seen: dict[str, Keyword], kind: str
+) -> dict[str, int]:
+    """Validate a category's keywords (or phrases) {word: weight}; `seen` holds every word of the
+    categories before, keywords and phrases alike (a word may decide one category only)."""
+    weights: dict[str, int] = {}
+    for word, weight in raw.items():
+        clean = word.strip() if isinstance(word, str) else ""
+        if not clean or re.search(r"[\s、()（）]", clean):
+            raise _fail(
+                where,
+                f"{kind} {word!r} is empty or holds a space, 、 or brackets (jieba cannot match it)",
+            )
+        if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 1000:
+            raise _fail(where, f"{kind} {word!r}: weight must be an integer 1..1000, got {weight!r}")
+        other = seen.get(clean)
+        if other is not None:
+            raise _fail(
+                source,
+                f"keyword {clean!r} appears in category {other.category!r} and in category {code!r}; "
+                "a keyword may decide one category only",
+            )
+        if clean in weights:
+            raise _fail(where, f"{kind} {clean!r} appears twice")
+        weights[clean] = weight
+        seen[clean] = Keyword(clean, code, weight)
+    return weights
 
 
 def _promotions(
@@ -252,8 +272,42 @@ def _read_user_dict(text: str) -> tuple[str, ...]:
     return tuple(words)
 
 
-def load_rules(path: Path | None = None) -> RuleSet:
-    """Load and validate a rule file; None loads the packaged default. Raises RulesError."""
+@dataclass(frozen=True)
+class RuleFile:
+    """A rule file as read, before validation: its decoded JSON, its name and its user dictionary."""
+
+    data: Any
+    source: str
+    user_dict: tuple[str, ...]
+
+    def parse(self) -> RuleSet:
+        return parse_rules(self.data, self.source, self.user_dict)
+
+    def with_phrases(self, phrases: list[tuple[str, str, int]], source: str | None = None) -> RuleFile:
+        """This file with learned phrases (word, category code, weight) added to their categories'
+        "phrases" (a copy; validate it with `parse`). A phrase of an unknown category is refused."""
+        data = copy.deepcopy(self.data)
+        by_code = (
+            {c.get("code"): c for c in (data.get("categories") or []) if isinstance(c, dict)}
+            if isinstance(data, dict)
+            else {}
+        )
+        for word, code, weight in phrases:
+            category = by_code.get(code)
+            if category is None:
+                raise _fail(source or self.source, f"phrase {word!r}: no category {code!r}")
+            own = category.setdefault("phrases", {})
+            if not isinstance(own, dict):
+                raise _fail(source or self.source, f"category {code!r}: 'phrases' must be an object")
+            if word in own:
+                raise _fail(source or self.source, f"phrase {word!r} appears twice in category {code!r}")
+            own[word] = weight
+        return RuleFile(data, source or self.source, self.user_dict)
+
+
+def read_rules(path: Path | None = None) -> RuleFile:
+    """Read a rule file (None: the packaged default) and its user dictionary; raises RulesError
+    when it cannot be read or is not JSON (validate it with `RuleFile.parse`)."""
     if path is None:
         data_dir = resources.files("bot.parsing") / "data"
         source = f"packaged {DEFAULT_RULES_NAME}"
@@ -282,4 +336,9 @@ def load_rules(path: Path | None = None) -> RuleSet:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise RulesError(f"{source}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    return parse_rules(data, source, _read_user_dict(dict_text))
+    return RuleFile(data, source, _read_user_dict(dict_text))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """Load and validate a rule file; None loads the packaged default. Raises RulesError."""
+    return read_rules(path).parse()
