@@ -36,6 +36,14 @@ class UnknownOrg(LookupError):
         self.name, self.parent = name, parent
 
 
+class AmbiguousOrg(LookupError):
+    """Several live organisations have the name the user wrote: `choices` are (id, path) pairs."""
+
+    def __init__(self, name: str, choices: list[tuple[int, str]]) -> None:
+        super().__init__(name)
+        self.name, self.choices = name, choices
+
+
 class OrgExists(ValueError):
     """An organisation with this name exists already."""
 
@@ -83,6 +91,25 @@ def kind_from_name(name: str, parent: Org | None) -> str:
     return OrgKind.branch
 
 
+def pick_org(all_orgs: list[Org], name: str, *, parent: bool = False) -> Org:
+    """The one org among `all_orgs` that `name` (a name, a path `第二党委/第一支部`, `#id`) means;
+    raises UnknownOrg or AmbiguousOrg."""
+    found = orgs.match_orgs(all_orgs, name)
+    if not found:
+        raise UnknownOrg(name, parent=parent)
+    if len(found) > 1:
+        raise AmbiguousOrg(name, [(_id(o), orgs.org_path(all_orgs, o)) for o in found])
+    return found[0]
+
+
+def check_org_name(name: str) -> None:
+    """Refuse a name that cannot be an org's: too long, or read as a path or an id."""
+    if len(name) > MAX_ORG_NAME:
+        raise Refused(f"组织名称太长了，请控制在{MAX_ORG_NAME}字以内。")
+    if orgs.PATH_SEPARATOR in name or name.startswith("#"):
+        raise Refused(f"组织名称里不能有“{orgs.PATH_SEPARATOR}”，也不能以“#”开头。")
+
+
 def _id(row: Org | Member) -> int:
     assert row.id is not None, "a stored row has an id"
     return row.id
@@ -124,15 +151,11 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
     """Create an organisation (under `parent_name` when given); admins only."""
     async with services.session() as session:
         actor = await _actor(session, services, sender, Role.admin)
-        if len(name) > MAX_ORG_NAME:
-            raise Refused(f"组织名称太长了，请控制在{MAX_ORG_NAME}字以内。")
-        if await orgs.get_org_by_name(session=session, name=name) is not None:
+        check_org_name(name)
+        all_orgs = await orgs.list_orgs(session=session)
+        parent = pick_org(all_orgs, parent_name, parent=True) if parent_name is not None else None
+        if orgs.sibling_named(all_orgs, parent.id if parent else None, name) is not None:
             raise OrgExists(name)
-        parent = None
-        if parent_name is not None:
-            parent = await orgs.get_org_by_name(session=session, name=parent_name)
-            if parent is None:
-                raise UnknownOrg(parent_name, parent=True)
         created = await orgs.create_org(
             session=session, name=name, parent=parent, kind=kind_from_name(name, parent)
         )
@@ -165,9 +188,7 @@ async def issue_invite(services: Services, sender: Sender, args: Sequence[str]) 
     async with services.session() as session:
         actor = await _actor(session, services, sender, Role.admin)
         request = invites.read_invite_args(args)
-        org = await orgs.get_org_by_name(session=session, name=request.org_name)
-        if org is None:
-            raise UnknownOrg(request.org_name)
+        org = pick_org(await orgs.list_orgs(session=session), request.org_name)
         code = await invites.issue(
             session=session, org=org, role=request.role, uses=request.uses, actor=actor
         )
@@ -183,9 +204,7 @@ async def list_members(services: Services, sender: Sender, org_name: str | None)
         all_orgs = await orgs.list_orgs(session=session)
         own = orgs.subtree_ids(all_orgs, actor.org_id)
         if org_name is not None:
-            target = next((o for o in all_orgs if o.name == org_name), None)
-            if target is None:
-                raise UnknownOrg(org_name)
+            target = pick_org(all_orgs, org_name)
             if not admin and target.id not in own:
                 raise Refused("只能查看本组织及下级组织的成员。")
             scope = orgs.subtree_ids(all_orgs, _id(target))

@@ -7,26 +7,21 @@ import html
 from telegram import Update
 
 from bot import admin
-from bot.admin import NO_ORG_YET, OrgExists, UnknownOrg
+from bot.admin import NO_ORG_YET, OrgExists
 from bot.entities import ORG_KIND_NAMES, Org
 from bot.errors import Refused
 from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
 from handlers.guards import answer_refusals, is_private, reply_private
+from handlers.org_pick import TREE_HINT, org_lookups, pick, unknown_text
 
 ORG_USAGE = "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
 MESSAGE_LIMIT = 3900
-TREE_HINT = "发送 /org list 查看组织树。"
 
 
-def _unknown(error: UnknownOrg, *, hint: bool) -> Refused:
-    where = "上级组织" if error.parent else "组织"
-    return Refused(f"没有找到{where}「{html.escape(echo(error.name))}」。{TREE_HINT if hint else ''}")
-
-
-@answer_refusals
-async def org(update: Update, context: Ctx) -> None:
+@org_lookups("org")
+async def _org(update: Update, context: Ctx) -> None:
     """/org add <名称> [上级] · /org list"""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
@@ -42,9 +37,8 @@ async def org(update: Update, context: Ctx) -> None:
     try:
         added = await admin.add_org(context.bot_data, user, name, parent_name)
     except OrgExists as error:
-        raise Refused(f"「{html.escape(echo(error.name))}」已经存在。{TREE_HINT}") from None
-    except UnknownOrg as error:
-        raise _unknown(error, hint=True) from None
+        where = f"「{html.escape(parent_name)}」下" if parent_name else "最上级"
+        raise Refused(f"{where}已经有「{html.escape(echo(error.name))}」了。{TREE_HINT}") from None
     created, parent = added.org, added.parent
     where = f"，上级：{html.escape(parent.name)}" if parent else ""
     lines = [
@@ -95,15 +89,12 @@ def _clip(text: str) -> str:
     return text[:MESSAGE_LIMIT].rsplit("\n", 1)[0] + "\n……（太长，只显示前面部分）"
 
 
-@answer_refusals
-async def invite(update: Update, context: Ctx) -> None:
+@org_lookups("invite")
+async def _invite(update: Update, context: Ctx) -> None:
     """/invite <组织> <cadre|secretary|admin> [次数]"""
     user = update.effective_user
     assert user is not None
-    try:
-        issued = await admin.issue_invite(context.bot_data, user, context.args or [])
-    except UnknownOrg as error:
-        raise _unknown(error, hint=True) from None
+    issued = await admin.issue_invite(context.bot_data, user, context.args or [])
     code = issued.code
     link = f"https://t.me/{context.bot.username}?start={code}"
     text = (
@@ -114,15 +105,12 @@ async def invite(update: Update, context: Ctx) -> None:
     await reply_private(update, context, text)
 
 
-@answer_refusals
-async def members(update: Update, context: Ctx) -> None:
+@org_lookups("members", hint=False)
+async def _members(update: Update, context: Ctx) -> None:
     """/members [组织]: secretaries see their own organisation and below; admins any."""
     user = update.effective_user
     assert user is not None
-    try:
-        listing = await admin.list_members(context.bot_data, user, context.args[0] if context.args else None)
-    except UnknownOrg as error:
-        raise _unknown(error, hint=False) from None
+    listing = await admin.list_members(context.bot_data, user, context.args[0] if context.args else None)
     lines = [f"👥 成员 {listing.total} 人"]
     for where, group in listing.groups:
         lines.append(f"{html.escape(where.name)}（{len(group)}人）")
@@ -144,8 +132,20 @@ async def bind_group(update: Update, context: Ctx) -> None:
         bound = await admin.bind_group(
             context.bot_data, user, chat.id, context.args[0] if context.args else None
         )
-    except UnknownOrg as error:
-        raise _unknown(error, hint=False) from None
+    except admin.UnknownOrg as error:
+        raise Refused(unknown_text(error, hint=False)) from None
     await message.reply_text(
         f"本群已绑定「{html.escape(bound.name)}」。已加入组织的成员在群里报告的工作会记在各自名下。"
     )
+
+
+# The commands that name orgs, as a choice button runs them again.
+PICKABLE = {"org": _org, "invite": _invite, "members": _members}
+org = answer_refusals(_org)
+invite = answer_refusals(_invite)
+members = answer_refusals(_members)
+
+
+async def pick_button(update: Update, context: Ctx) -> None:
+    """A choice among organisations of the same name (see handlers.org_pick)."""
+    await pick(update, context, PICKABLE)

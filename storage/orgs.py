@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,11 +28,17 @@ async def get_org(*, session: AsyncSession, org_id: int) -> Org | None:
 
 
 async def get_org_by_name(*, session: AsyncSession, name: str) -> Org | None:
-    return (await session.execute(select(Org).where(col(Org.name) == name))).scalar_one_or_none()
+    """The one live org a name or path (`第二党委/第一支部`) stands for; None when none or several."""
+    found = match_orgs(await list_orgs(session=session), name)
+    return found[0] if len(found) == 1 else None
 
 
-async def list_orgs(*, session: AsyncSession) -> list[Org]:
-    return list((await session.execute(select(Org).order_by(col(Org.id)))).scalars())
+async def list_orgs(*, session: AsyncSession, archived: bool = False) -> list[Org]:
+    """Live orgs by id (with `archived`, archived ones too)."""
+    query = select(Org).order_by(col(Org.id))
+    if not archived:
+        query = query.where(col(Org.archived_at).is_(None))
+    return list((await session.execute(query)).scalars())
 
 
 class TreeNode(Protocol):
@@ -42,6 +48,57 @@ class TreeNode(Protocol):
     def id(self) -> int | None: ...
     @property
     def parent_id(self) -> int | None: ...
+
+
+class NamedNode(TreeNode, Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=NamedNode)
+PATH_SEPARATOR = "/"
+
+
+def org_path(orgs: Sequence[N], org: N) -> str:
+    """`第二党委/第一支部`: the names from the root down to `org`."""
+    by_id = {o.id: o for o in orgs}
+    names, current, seen = [org.name], org, {org.id}
+    while current.parent_id is not None and current.parent_id in by_id and current.parent_id not in seen:
+        current = by_id[current.parent_id]
+        seen.add(current.id)
+        names.append(current.name)
+    return PATH_SEPARATOR.join(reversed(names))
+
+
+def match_orgs(orgs: Sequence[N], text: str) -> list[N]:
+    """The orgs `text` can mean: a name, the end of a path (`第二党委/第一支部`, `/第二党委/第一支部`
+    from the root), or `#12` (an id, as the choice buttons write it)."""
+    text = text.strip()
+    if text.startswith("#") and text[1:].isascii() and text[1:].isdigit():
+        return [o for o in orgs if o.id == int(text[1:])]
+    from_root = text.startswith(PATH_SEPARATOR)
+    parts = [p.strip() for p in text.split(PATH_SEPARATOR) if p.strip()]
+    if not parts:
+        return []
+    by_id = {o.id: o for o in orgs}
+    out = []
+    for org in orgs:
+        if org.name != parts[-1]:
+            continue
+        current: N | None = org
+        for part in reversed(parts[:-1]):
+            current = by_id.get(current.parent_id) if current is not None else None
+            if current is None or current.name != part:
+                break
+        else:
+            if not from_root or current is None or current.parent_id is None:
+                out.append(org)
+    return out
+
+
+def sibling_named(orgs: Sequence[N], parent_id: int | None, name: str) -> N | None:
+    """The org under `parent_id` (None: the roots) called `name`, if any."""
+    return next((o for o in orgs if o.parent_id == parent_id and o.name == name), None)
 
 
 def subtree_ids(orgs: Sequence[TreeNode], root_id: int) -> list[int]:

@@ -173,8 +173,8 @@ async def test_admin_services_build_bind_and_list_without_an_adapter(harness) ->
     added = await admin.add_org(services, boss, "第一党委", None)
     assert added.bound and added.parent is None and added.org.kind == "committee"
     branch = (await admin.add_org(services, boss, "第一支部", "第一党委")).org
-    with pytest.raises(admin.OrgExists):
-        await admin.add_org(services, boss, "第一支部", None)
+    with pytest.raises(admin.OrgExists):  # names are unique among siblings
+        await admin.add_org(services, boss, "第一支部", "第一党委")
     with pytest.raises(admin.UnknownOrg) as unknown:
         await admin.add_org(services, boss, "第二支部", "没有的党委")
     assert unknown.value.parent and unknown.value.name == "没有的党委"
