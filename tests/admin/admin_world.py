@@ -20,7 +20,9 @@ async def two_committees(harness: Harness) -> None:
 
         a = await orgs.create_org(session=session, name="第一支部", parent=first)
         b = await orgs.create_org(session=session, name="第一支部", parent=second)
-        await orgs.create_member(session=session, telegram_id=ADMIN.id, name=ADMIN.first_name, org=first, role="admin")
+        await orgs.create_member(
+            session=session, telegram_id=ADMIN.id, name=ADMIN.first_name, org=first, role="admin"
+        )
         await orgs.create_member(
             session=session, telegram_id=SECRETARY.id, name=SECRETARY.first_name, org=a, role="secretary"
         )

@@ -12,8 +12,14 @@ from storage.models import InviteCode, Org
 async def test_a_second_committee_may_have_its_own_first_branch_but_not_twice(harness) -> None:
     await harness.send(ADMIN, "/org add 第一党委")
     await harness.send(ADMIN, "/org add 第二党委")
-    assert "已建立「第一支部」" in harness.replies(await harness.send(ADMIN, "/org add 第一支部 第一党委"))[0].text
-    assert "已建立「第一支部」" in harness.replies(await harness.send(ADMIN, "/org add 第一支部 第二党委"))[0].text
+    assert (
+        "已建立「第一支部」"
+        in harness.replies(await harness.send(ADMIN, "/org add 第一支部 第一党委"))[0].text
+    )
+    assert (
+        "已建立「第一支部」"
+        in harness.replies(await harness.send(ADMIN, "/org add 第一支部 第二党委"))[0].text
+    )
     again = harness.replies(await harness.send(ADMIN, "/org add 第一支部 第二党委"))[0].text
     assert "「第二党委」下已经有「第一支部」了" in again
     # Under a path: 第一党委/第一支部 gets a 第一小组; the name is free under the other one.
@@ -86,5 +92,7 @@ async def test_digest_and_schedules_take_a_path_and_refuse_an_ambiguous_name(har
     assert any("第一支部" in c.text and "📊" in c.text for c in reply)
     reply = harness.replies(await harness.send(ADMIN, "/schedule add 每周五16:00 提醒 第一支部"))[0].text
     assert "有多个组织叫「第一支部」" in reply
-    reply = harness.replies(await harness.send(ADMIN, "/schedule add 每周五16:00 提醒 第二党委/第一支部"))[0].text
+    reply = harness.replies(await harness.send(ADMIN, "/schedule add 每周五16:00 提醒 第二党委/第一支部"))[
+        0
+    ].text
     assert reply.startswith("已添加") and "第一支部" in reply
