@@ -260,6 +260,7 @@ class Standing:
     member: Member | None
     org: Org | None
     bootstrap_admin: bool
+    org_path: str = ""  # 第一党委/第一支部
 
 
 async def standing(services: Services, sender: Sender) -> Standing:
@@ -267,7 +268,8 @@ async def standing(services: Services, sender: Sender) -> Standing:
     async with services.session() as session:
         member = await resolve(session=session, services=services, user=sender)
         org = await orgs.get_org(session=session, org_id=member.org_id) if member else None
-    return Standing(member, org, is_bootstrap_admin(services, sender.id))
+        path = orgs.org_path(await orgs.list_orgs(session=session, archived=True), org) if org else ""
+    return Standing(member, org, is_bootstrap_admin(services, sender.id), path)
 
 
 async def join(services: Services, sender: Sender, code: str) -> invites.RedeemResult:

@@ -26,7 +26,7 @@ from bot.services import Services
 from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
-from handlers.menu import set_command_menus
+from handlers.menu import ALIASES, set_command_menus
 from handlers.notifier import TelegramNotifier
 from handlers.webhook import instrument
 
@@ -91,6 +91,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("start", start.start, filters=_NEW))
     app.add_handler(CommandHandler("join", start.join, filters=_NEW))
     app.add_handler(CommandHandler("help", start.help_command, filters=_NEW))
+    app.add_handler(CommandHandler(["whoami", *ALIASES], start.whoami, filters=_NEW))
 
     # Administration: the org tree, invites, members, group binding.
     app.add_handler(CommandHandler("org", admin.org, filters=_NEW))

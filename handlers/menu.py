@@ -15,6 +15,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("start", "开始使用 / 用邀请链接加入", Role.cadre),
     ("join", "用邀请码加入组织", Role.cadre),
     ("help", "怎么用、全部命令", Role.cadre),
+    ("whoami", "我的 ID、身份和组织（也可发 /id）", Role.cadre),
     ("my", "我的记录（本周、本月）", Role.cadre),
     ("undo", "撤销上一条记录", Role.cadre),
     ("leave", "请假 / 取消请假", Role.cadre),
@@ -29,6 +30,9 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("invite", "生成邀请码：/invite 组织 角色 [次数]", Role.admin),
     ("org", "组织：/org add 名称 [上级] · /org list", Role.admin),
 )
+
+# Other names a command answers to (registered with it, not shown in the menu).
+ALIASES: dict[str, str] = {"id": "whoami"}
 
 
 def command_menu(role: Role | str) -> list[BotCommand]:
