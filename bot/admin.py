@@ -141,6 +141,19 @@ async def _member_actor(session: AsyncSession, services: Services, sender: Sende
     return actor
 
 
+async def acting_member(session: AsyncSession, services: Services, sender: Sender, needed: Role) -> Member:
+    """The sender as a member allowed to run a command of role `needed`; raises Refused otherwise."""
+    return await _member_actor(session, services, sender, needed)
+
+
+def scope_ids(actor: Member | None, all_orgs: list[Org]) -> set[int]:
+    """The orgs an actor may administer: an admin (or the bootstrap admin, None) all, a secretary
+    their own org and below."""
+    if actor is None or has_role(actor, Role.admin):
+        return {_id(o) for o in all_orgs}
+    return set(orgs.subtree_ids(all_orgs, actor.org_id))
+
+
 async def authorize(services: Services, sender: Sender, needed: Role) -> None:
     """Refuse unless the sender may run a command of role `needed` (resolving them is kept)."""
     async with services.session() as session:

@@ -12,6 +12,7 @@ from bot.entities import ORG_KIND_NAMES, Org
 from bot.errors import Refused
 from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
+from handlers import people
 from handlers.context import Ctx
 from handlers.guards import answer_refusals, is_private, reply_private
 from handlers.org_pick import TREE_HINT, org_lookups, pick, unknown_text
@@ -140,10 +141,11 @@ async def bind_group(update: Update, context: Ctx) -> None:
 
 
 # The commands that name orgs, as a choice button runs them again.
-PICKABLE = {"org": _org, "invite": _invite, "members": _members}
+PICKABLE = {"org": _org, "invite": _invite, "members": _members, "member": people.member_command}
 org = answer_refusals(_org)
 invite = answer_refusals(_invite)
 members = answer_refusals(_members)
+member = answer_refusals(people.member_command)
 
 
 async def pick_button(update: Update, context: Ctx) -> None:

@@ -97,6 +97,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("org", admin.org, filters=_NEW))
     app.add_handler(CommandHandler("invite", admin.invite, filters=_NEW))
     app.add_handler(CommandHandler("members", admin.members, filters=_NEW))
+    app.add_handler(CommandHandler("member", admin.member, filters=_NEW))
     app.add_handler(CommandHandler("bindgroup", admin.bind_group, filters=_NEW))
     app.add_handler(CallbackQueryHandler(admin.pick_button, pattern=r"^pick:"))
 

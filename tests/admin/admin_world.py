@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from helpers import Harness, TgUser
+from storage.models import AuditLog, Member
 
 ADMIN = TgUser(1, "王管理员")
 SECRETARY = TgUser(20, "李书记")
@@ -28,3 +31,14 @@ async def two_committees(harness: Harness) -> None:
         )
         await orgs.create_member(session=session, telegram_id=CADRE.id, name=CADRE.first_name, org=a)
         await orgs.create_member(session=session, telegram_id=OTHER.id, name=OTHER.first_name, org=b)
+
+
+async def audit_rows(harness: Harness, action: str) -> list[AuditLog]:
+    async with harness.session() as session:
+        query = select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+        return list((await session.execute(query)).scalars())
+
+
+async def member_row(harness: Harness, telegram_id: int) -> Member:
+    async with harness.session() as session:
+        return (await session.execute(select(Member).where(Member.telegram_id == telegram_id))).scalar_one()
