@@ -11,6 +11,8 @@ root organisation and binds that admin to it.
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,8 +23,9 @@ from bot.errors import NEED_ROLE, NOT_BOUND, Refused
 from bot.members import Sender, bind_admin, display_name, is_bootstrap_admin, resolve
 from bot.roles import Role, has_role
 from bot.services import Services
+from storage import invites as invite_repo
 from storage import orgs
-from storage.models import Member, Org, OrgKind
+from storage.models import InviteCode, Member, Org, OrgKind
 
 NO_ORG_YET = "还没有组织。发送 /org add 组织名称 建立第一个组织。"
 MAX_ORG_NAME = 100
@@ -75,6 +78,7 @@ class Invitation:
     org: Org
     role: str
     uses: int
+    expires_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -197,15 +201,129 @@ async def org_tree(services: Services, sender: Sender) -> OrgTree:
 
 
 async def issue_invite(services: Services, sender: Sender, args: Sequence[str]) -> Invitation:
-    """/invite's arguments (组织 角色 [次数]) read after the sender's role is checked; admins only."""
+    """/invite's arguments (组织 角色 [次数] [有效期]) read after the sender's role is checked.
+    Admins invite anyone anywhere; a secretary invites cadres into their own org and below."""
     async with services.session() as session:
-        actor = await _actor(session, services, sender, Role.admin)
-        request = invites.read_invite_args(args)
-        org = pick_org(await orgs.list_orgs(session=session), request.org_name)
-        code = await invites.issue(
-            session=session, org=org, role=request.role, uses=request.uses, actor=actor
+        actor = await _actor(session, services, sender, Role.secretary)
+        request = invites.read_invite_args(args, services.clock.now().date())
+        all_orgs = await orgs.list_orgs(session=session)
+        org = pick_org(all_orgs, request.org_name)
+        if actor is not None and not has_role(actor, Role.admin):
+            if _id(org) not in scope_ids(actor, all_orgs):
+                raise Refused("书记只能邀请成员加入本组织及下级组织。")
+            if request.role != Role.cadre:
+                raise Refused("书记只能邀请党员；书记和管理员由管理员邀请。")
+        expires = (
+            invites.expiry_moment(request.expires_on, services.settings.tz) if request.expires_on else None
         )
-    return Invitation(code, org, request.role, request.uses)
+        code = await invites.issue(
+            session=session, org=org, role=request.role, uses=request.uses, actor=actor, expires_at=expires
+        )
+    return Invitation(code, org, request.role, request.uses, request.expires_on)
+
+
+@dataclass(frozen=True)
+class LiveInvite:
+    code: InviteCode
+    org_path: str
+
+
+@dataclass(frozen=True)
+class InviteList:
+    scope_path: str  # "" for the whole tree
+    codes: list[LiveInvite]
+    personal: int  # live personal roster invites (not listed one by one)
+
+
+async def _invite_scope(
+    session: AsyncSession, services: Services, sender: Sender, org_name: str | None
+) -> tuple[Member | None, list[Org], set[int], Org | None]:
+    actor = await _actor(session, services, sender, Role.secretary)
+    all_orgs = await orgs.list_orgs(session=session)
+    allowed = scope_ids(actor, all_orgs)
+    if org_name is None:
+        return actor, all_orgs, allowed, None
+    org = pick_org(all_orgs, org_name)
+    if _id(org) not in allowed:
+        raise Refused("书记只能管理本组织及下级组织的邀请码。")
+    return actor, all_orgs, set(orgs.subtree_ids(all_orgs, _id(org))), org
+
+
+async def list_invites(services: Services, sender: Sender, org_name: str | None) -> InviteList:
+    """The live codes of an org and below (default: the sender's scope)."""
+    async with services.session() as session:
+        _, all_orgs, ids, org = await _invite_scope(session, services, sender, org_name)
+        now = services.clock.now()
+        codes = await invite_repo.live_invites(session=session, org_ids=sorted(ids), now=now)
+        personal = await invite_repo.live_invites(
+            session=session, org_ids=sorted(ids), now=now, personal=True
+        )
+    by_id = {_id(o): o for o in all_orgs}
+    return InviteList(
+        orgs.org_path(all_orgs, org) if org else "",
+        [LiveInvite(c, orgs.org_path(all_orgs, by_id[c.org_id])) for c in codes],
+        len(personal),
+    )
+
+
+async def _own_invite(
+    session: AsyncSession, services: Services, sender: Sender, code: str
+) -> tuple[Member | None, InviteCode]:
+    actor = await _actor(session, services, sender, Role.secretary)
+    invite = await invite_repo.get_invite(session=session, code=invites.normalise_code(code)[:32])
+    all_orgs = await orgs.list_orgs(session=session)
+    if invite is None or invite.org_id not in scope_ids(actor, all_orgs):
+        raise Refused(
+            f"没有找到邀请码 {html.escape(code[:32])}（或不在您管理的组织内）。发送 /invite list 查看。"
+        )
+    return actor, invite
+
+
+async def revoke_invite(services: Services, sender: Sender, code: str) -> InviteCode:
+    """Revoke a code in the sender's scope: nobody can join with it any more."""
+    async with services.session() as session:
+        actor, invite = await _own_invite(session, services, sender, code)
+        if invite.revoked_at is not None:
+            raise Refused(f"邀请码 {invite.code} 已经作废了。")
+        invite.revoked_at = services.clock.now()
+        await orgs.audit(
+            session=session,
+            actor=actor,
+            action="invite.revoke",
+            object_type="invite",
+            object_id=invite.id,
+            detail=invite.code,
+            before=f"剩 {invite.uses_left} 次",
+            after="作废",
+        )
+    return invite
+
+
+async def expire_invite(
+    services: Services, sender: Sender, code: str, word: str
+) -> tuple[InviteCode, dt.date]:
+    """Set the last day a code in the sender's scope can be used."""
+    today = services.clock.now().date()
+    day = invites.parse_expiry(word, today)
+    if day is None:
+        raise Refused("有效期请写 7天 或 2026-12-31 这样的日期。")
+    async with services.session() as session:
+        actor, invite = await _own_invite(session, services, sender, code)
+        if invite.revoked_at is not None:
+            raise Refused(f"邀请码 {invite.code} 已经作废了。")
+        before = f"{invite.expires_at:%Y-%m-%d %H:%M}Z" if invite.expires_at else "长期有效"
+        invite.expires_at = invites.expiry_moment(day, services.settings.tz)
+        await orgs.audit(
+            session=session,
+            actor=actor,
+            action="invite.expire",
+            object_type="invite",
+            object_id=invite.id,
+            detail=invite.code,
+            before=before,
+            after=f"{day.isoformat()} 止",
+        )
+    return invite, day
 
 
 async def list_members(services: Services, sender: Sender, org_name: str | None) -> MemberList:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
-from telegram import Update
+from telegram import Update, User
 
 from bot import admin
 from bot.admin import NO_ORG_YET, OrgExists
@@ -95,15 +96,65 @@ async def _invite(update: Update, context: Ctx) -> None:
     """/invite <组织> <cadre|secretary|admin> [次数]"""
     user = update.effective_user
     assert user is not None
-    issued = await admin.issue_invite(context.bot_data, user, context.args or [])
+    args = list(context.args or [])
+    sub = args[0].lower() if args else ""
+    if sub in INVITE_VERBS:
+        await reply_private(update, context, await INVITE_VERBS[sub](context, user, args[1:]))
+        return
+    issued = await admin.issue_invite(context.bot_data, user, args)
     code = issued.code
     link = f"https://t.me/{context.bot.username}?start={code}"
+    until = f"，{_day(issued.expires_on)}前有效" if issued.expires_on else ""
     text = (
         f"邀请码 <code>{code}</code>：加入「{html.escape(issued.org.name)}」，"
-        f"身份 {ROLE_NAMES[issued.role]}，可用 {issued.uses} 次。\n"
+        f"身份 {ROLE_NAMES[issued.role]}，可用 {issued.uses} 次{until}。\n"
         f"把链接发给对方：{link}\n或让对方发送 /join {code}"
     )
     await reply_private(update, context, text)
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+async def _invite_list(context: Ctx, user: User, args: list[str]) -> str:
+    listing = await admin.list_invites(context.bot_data, user, args[0] if args else None)
+    where = f"「{html.escape(listing.scope_path)}」" if listing.scope_path else ""
+    lines = [f"🔑 {where}有效的邀请码 {len(listing.codes)} 个"]
+    tz = context.bot_data.settings.tz
+    for live in listing.codes:
+        c = live.code
+        until = (
+            f" · {_day((c.expires_at.astimezone(tz) - dt.timedelta(seconds=1)).date())}止"
+            if c.expires_at
+            else ""
+        )
+        lines.append(
+            f"<code>{c.code}</code> {html.escape(live.org_path)} · {ROLE_NAMES.get(c.role, c.role)}"
+            f" · 剩 {c.uses_left} 次{until}"
+        )
+    if listing.personal:
+        lines.append(f"另有花名册个人邀请 {listing.personal} 个未使用。")
+    if len(lines) > 1:
+        lines.append("作废：/invite revoke 邀请码 · 设有效期：/invite expire 邀请码 7天")
+    return _clip("\n".join(lines))
+
+
+async def _invite_revoke(context: Ctx, user: User, args: list[str]) -> str:
+    if len(args) != 1:
+        raise Refused("用法：/invite revoke 邀请码")
+    revoked = await admin.revoke_invite(context.bot_data, user, args[0])
+    return f"邀请码 <code>{revoked.code}</code> 已作废，不能再用它加入。"
+
+
+async def _invite_expire(context: Ctx, user: User, args: list[str]) -> str:
+    if len(args) != 2:
+        raise Refused("用法：/invite expire 邀请码 7天（或 2026-12-31）")
+    invite, day = await admin.expire_invite(context.bot_data, user, args[0], args[1])
+    return f"邀请码 <code>{invite.code}</code> 有效期至 {_day(day)}（含当天）。"
+
+
+INVITE_VERBS = {"list": _invite_list, "revoke": _invite_revoke, "expire": _invite_expire}
 
 
 @org_lookups("members", hint=False)

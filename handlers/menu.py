@@ -28,7 +28,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("target", "量化指标：查看与设置", Role.secretary),
     ("schedule", "提醒计划：查看、添加、暂停", Role.secretary),
     ("holiday", "节假日与调休", Role.secretary),
-    ("invite", "生成邀请码：/invite 组织 角色 [次数]", Role.admin),
+    ("invite", "邀请码：/invite 组织 角色 [次数] [有效期] · list · revoke · expire", Role.secretary),
     ("org", "组织：/org add 名称 [上级] · /org list", Role.admin),
 )
 

@@ -21,6 +21,7 @@ REDEEM_FAILED = {
     invites.Redeem.unknown: "邀请码不对。请核对后重新发送 /join 邀请码，或向管理员重新索取。",
     invites.Redeem.used_up: "这个邀请码已经用完了。请向管理员重新索取。",
     invites.Redeem.expired: "这个邀请码已过期。请向管理员重新索取。",
+    invites.Redeem.revoked: "这个邀请码已作废。请向管理员重新索取。",
 }
 
 

@@ -142,6 +142,23 @@ async def create_member(
     return member
 
 
+async def find_members(
+    *, session: AsyncSession, text: str, active: bool, org_ids: Sequence[int] | None = None
+) -> list[Member]:
+    """Members `text` can mean: a Telegram id (digits), an @username, or a name; active or not."""
+    text = text.strip()
+    query = select(Member).where(col(Member.active).is_(active)).order_by(col(Member.id))
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        query = query.where(col(Member.telegram_id) == int(text))
+    elif text.startswith("@"):
+        query = query.where(func.lower(col(Member.username)) == text[1:].lower())
+    else:
+        query = query.where(col(Member.name) == text)
+    if org_ids is not None:
+        query = query.where(col(Member.org_id).in_(org_ids))
+    return list((await session.execute(query)).scalars())
+
+
 async def admins_by_setting(*, session: AsyncSession) -> list[Member]:
     query = select(Member).where(col(Member.admin_by_setting).is_(True)).order_by(col(Member.id))
     return list((await session.execute(query)).scalars())
@@ -162,7 +179,14 @@ async def audit(
     object_type: str = "",
     object_id: int | None = None,
     detail: str = "",
+    before: str | None = None,
+    after: str | None = None,
 ) -> None:
+    """One audit row: who did what to which object; `before` and `after` (what changed, as the
+    user reads it) are written into the detail as `before → after`."""
+    if before is not None or after is not None:
+        change = f"{before or '—'} → {after or '—'}"
+        detail = f"{detail} {change}" if detail else change
     session.add(
         AuditLog(
             actor_id=actor.id if actor else None,
