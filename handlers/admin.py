@@ -7,7 +7,7 @@ import html
 
 from telegram import Update, User
 
-from bot import admin
+from bot import admin, org_changes
 from bot.admin import NO_ORG_YET, OrgExists
 from bot.entities import ORG_KIND_NAMES, Org
 from bot.errors import Refused
@@ -18,7 +18,10 @@ from handlers.context import Ctx
 from handlers.guards import answer_refusals, is_private, reply_private
 from handlers.org_pick import TREE_HINT, org_lookups, pick, unknown_text
 
-ORG_USAGE = "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
+ORG_USAGE = (
+    "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树\n"
+    + org_changes.USAGE.removeprefix("用法：\n")
+)
 MESSAGE_LIMIT = 3900
 
 
@@ -31,6 +34,12 @@ async def _org(update: Update, context: Ctx) -> None:
     sub = args[0].lower() if args else ""
     if sub == "list":
         await _org_list(update, context)
+        return
+    if sub in ORG_CHANGES:
+        await admin.authorize(context.bot_data, user, Role.admin)
+        if len(args) != (2 if sub == "archive" else 3):
+            raise Refused(ORG_USAGE)
+        await message.reply_text(await ORG_CHANGES[sub](context, user, args[1:]))
         return
     if sub != "add" or len(args) < 2:
         await admin.authorize(context.bot_data, user, Role.admin)
@@ -50,6 +59,37 @@ async def _org(update: Update, context: Ctx) -> None:
         lines.append("您已作为管理员绑定到这个组织。")
     lines.append(f"邀请成员：/invite {html.escape(created.name)} cadre 20")
     await message.reply_text("\n".join(lines))
+
+
+async def _rename(context: Ctx, user: User, args: list[str]) -> str:
+    change = await org_changes.rename(context.bot_data, user, args[0], args[1])
+    return f"已改名：「{html.escape(change.before)}」→「{html.escape(change.after)}」。"
+
+
+async def _move(context: Ctx, user: User, args: list[str]) -> str:
+    change = await org_changes.move(context.bot_data, user, args[0], args[1])
+    return f"已移动：「{html.escape(change.before)}」→「{html.escape(change.after)}」。"
+
+
+async def _merge(context: Ctx, user: User, args: list[str]) -> str:
+    change = await org_changes.merge(context.bot_data, user, args[0], args[1])
+    return (
+        f"已把「{html.escape(change.before)}」并入「{html.escape(change.after)}」："
+        f"转入成员 {change.moved_members} 人、下级组织 {change.moved_children} 个，"
+        f"作废邀请码 {change.revoked_invites} 个。原组织已撤销，它的历史记录保留。"
+    )
+
+
+async def _archive(context: Ctx, user: User, args: list[str]) -> str:
+    change = await org_changes.archive(context.bot_data, user, args[0])
+    paused = f"，暂停提醒计划 {change.schedules} 个" if change.schedules else ""
+    return (
+        f"已撤销「{html.escape(change.before)}」：作废邀请码 {change.revoked_invites} 个{paused}。"
+        "它在存在期间的记录仍保留在台账和历史摘要里。"
+    )
+
+
+ORG_CHANGES = {"rename": _rename, "move": _move, "merge": _merge, "archive": _archive}
 
 
 def tree_lines(all_orgs: list[Org], counts: dict[int, int], root_ids: list[int]) -> list[str]:

@@ -29,7 +29,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("schedule", "提醒计划：查看、添加、暂停", Role.secretary),
     ("holiday", "节假日与调休", Role.secretary),
     ("invite", "邀请码：/invite 组织 角色 [次数] [有效期] · list · revoke · expire", Role.secretary),
-    ("org", "组织：/org add 名称 [上级] · /org list", Role.admin),
+    ("org", "组织：/org add|list|rename|move|merge|archive", Role.admin),
 )
 
 # Other names a command answers to (registered with it, not shown in the menu).

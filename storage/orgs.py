@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import AuditLog, Member, Org, OrgKind, Role
+from storage.models import AuditLog, Member, Org, OrgKind, Role, Schedule
 
 
 async def create_org(
@@ -216,3 +217,16 @@ async def member_counts(*, session: AsyncSession) -> dict[int, int]:
         .group_by(col(Member.org_id))
     )
     return {org_id: int(n) for org_id, n in (await session.execute(query)).all()}
+
+
+async def move_members(*, session: AsyncSession, from_id: int, to_id: int) -> int:
+    """Every member (active or not) of one org into another; how many. Records keep their org."""
+    result = await session.execute(update(Member).where(col(Member.org_id) == from_id).values(org_id=to_id))
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+async def repoint_schedules(*, session: AsyncSession, from_id: int, to_id: int | None, pause: bool) -> int:
+    """Schedules scoped to one org now scoped to another (or paused where it was); how many."""
+    values: dict[str, Any] = {"paused": True} if pause else {"org_id": to_id}
+    result = await session.execute(update(Schedule).where(col(Schedule.org_id) == from_id).values(**values))
+    return int(cast("CursorResult[Any]", result).rowcount)
