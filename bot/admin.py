@@ -186,7 +186,7 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
             action="org.add",
             object_type="org",
             object_id=created.id,
-            detail=f"parent={created.parent_id}",
+            after=orgs.org_path([*all_orgs, created], created),
         )
     return AddedOrg(created, parent, bound)
 

@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
+from handlers import admin, audit, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
 from handlers.menu import ALIASES, set_command_menus
@@ -100,6 +100,8 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("member", admin.member, filters=_NEW))
     app.add_handler(CommandHandler("bindgroup", admin.bind_group, filters=_NEW))
     app.add_handler(CallbackQueryHandler(admin.pick_button, pattern=r"^pick:"))
+    app.add_handler(CommandHandler("audit", audit.audit, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(audit.audit_button, pattern=r"^audit:"))
 
     # Targets, leave, schedules and the holiday calendar.
     app.add_handler(CommandHandler("target", targets.target, filters=_NEW))

@@ -7,6 +7,7 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   digest:<x|p|r>:<org id>:<span>        the digest's buttons (export, previous period, readiness)
   nudge:<r|x|s>:<delivery id>[:<target>]  a nudge's buttons; built from the domain's Actions
   pick:<command>:<arguments>            an org chosen among namesakes (see handlers.org_pick)
+  audit:p:<page>                        a page of the audit log
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge", "pick")
+PREFIXES = ("rec", "cat", "digest", "nudge", "pick", "audit")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),

@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("holiday", "节假日与调休", Role.secretary),
     ("invite", "邀请码：/invite 组织 角色 [次数] [有效期] · list · revoke · expire", Role.secretary),
     ("org", "组织：/org add|list|rename|move|merge|archive", Role.admin),
+    ("audit", "审计日志：/audit [页码]", Role.admin),
 )
 
 # Other names a command answers to (registered with it, not shown in the menu).

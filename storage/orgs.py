@@ -230,3 +230,18 @@ async def repoint_schedules(*, session: AsyncSession, from_id: int, to_id: int |
     values: dict[str, Any] = {"paused": True} if pause else {"org_id": to_id}
     result = await session.execute(update(Schedule).where(col(Schedule.org_id) == from_id).values(**values))
     return int(cast("CursorResult[Any]", result).rowcount)
+
+
+async def audit_page(
+    *, session: AsyncSession, offset: int, limit: int
+) -> tuple[int, list[tuple[AuditLog, str | None]]]:
+    """The audit log newest first: the total, and one page of rows with their actor's name."""
+    total = int((await session.execute(select(func.count()).select_from(AuditLog))).scalar_one())
+    query = (
+        select(AuditLog, col(Member.name))
+        .join(Member, col(Member.id) == col(AuditLog.actor_id), isouter=True)
+        .order_by(col(AuditLog.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, [(row, name) for row, name in (await session.execute(query)).all()]
