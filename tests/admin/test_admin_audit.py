@@ -33,7 +33,7 @@ async def test_pages_turn_with_buttons_and_names_are_escaped(harness) -> None:
     assert card.text.count("新建组织") == 20
     assert "新建组织 · — → 第一党委/&lt;组24&gt;&amp;x" in card.text
     pressed = await harness.press(ADMIN, card, "下一页")
-    edited = [c for c in pressed if c.method == "editMessageText"][0]
+    edited = next(c for c in pressed if c.method == "editMessageText")
     assert "第 2/2 页" in edited.text and edited.text.count("新建组织") == 5
     assert "上一页" in str(edited.buttons)
     far = harness.replies(await harness.send(ADMIN, "/audit 99"))[0].text
