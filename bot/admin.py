@@ -87,8 +87,8 @@ class MemberList:
     groups: list[tuple[Org, list[Member]]]  # organisations with members, in tree order
 
 
-def kind_from_name(name: str, parent: Org | None) -> str:
-    if name.endswith("党委") or parent is None:
+def kind_from_name(name: str, *, root: bool) -> str:
+    if name.endswith("党委") or root:
         return OrgKind.committee
     if name.endswith("总支"):
         return OrgKind.general_branch
@@ -174,7 +174,7 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
         if orgs.sibling_named(all_orgs, parent.id if parent else None, name) is not None:
             raise OrgExists(name)
         created = await orgs.create_org(
-            session=session, name=name, parent=parent, kind=kind_from_name(name, parent)
+            session=session, name=name, parent=parent, kind=kind_from_name(name, root=parent is None)
         )
         bound = actor is None
         if actor is None:

@@ -172,10 +172,18 @@ async def redeem(
     org = await orgs.get_org(session=session, org_id=invite.org_id)
     assert org is not None and invite.id is not None, "an invite's organisation exists (foreign key)"
     member = await orgs.get_member(session=session, telegram_id=telegram_id)
-    if member is not None and member.active and member.org_id == invite.org_id and member.role == invite.role:
+    if (
+        member is not None
+        and member.active
+        and member.org_id == invite.org_id
+        and member.role == invite.role
+        and member.person_key == (invite.person_key or member.person_key)
+    ):
         return RedeemResult(Redeem.unchanged, member, org)
     if not await invite_repo.take_use(session=session, invite_id=invite.id):
         return RedeemResult(Redeem.used_up)
+    if invite.person_key is not None:
+        name = invite.person_name or name  # the roster's name for a personal invite
     if member is None:
         member = await orgs.create_member(
             session=session, telegram_id=telegram_id, name=name, org=org, role=invite.role, username=username
@@ -196,6 +204,9 @@ async def redeem(
             object_id=member.id,
             detail=before,
         )
+    if invite.person_key is not None:
+        member.person_key = invite.person_key
+        member.party_joined_on = invite.party_joined_on or member.party_joined_on
     await orgs.audit(
         session=session,
         actor=member,

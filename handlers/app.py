@@ -23,7 +23,19 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from handlers import admin, audit, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
+from handlers import (
+    admin,
+    audit,
+    checkin,
+    digest,
+    guards,
+    leave,
+    nudges,
+    roster,
+    schedule_commands,
+    start,
+    targets,
+)
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
 from handlers.menu import ALIASES, set_command_menus
@@ -102,6 +114,9 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(admin.pick_button, pattern=r"^pick:"))
     app.add_handler(CommandHandler("audit", audit.audit, filters=_NEW))
     app.add_handler(CallbackQueryHandler(audit.audit_button, pattern=r"^audit:"))
+    # A roster spreadsheet sent in private: an admin's import (a dry run first).
+    app.add_handler(MessageHandler(_NEW & roster.ROSTER_FILES, roster.roster_file))
+    app.add_handler(CallbackQueryHandler(roster.roster_button, pattern=r"^imp:"))
 
     # Targets, leave, schedules and the holiday calendar.
     app.add_handler(CommandHandler("target", targets.target, filters=_NEW))

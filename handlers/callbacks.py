@@ -8,6 +8,7 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   nudge:<r|x|s>:<delivery id>[:<target>]  a nudge's buttons; built from the domain's Actions
   pick:<command>:<arguments>            an org chosen among namesakes (see handlers.org_pick)
   audit:p:<page>                        a page of the audit log
+  imp:<a|x>:<upload id>                 apply or cancel a previewed roster import
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge", "pick", "audit")
+PREFIXES = ("rec", "cat", "digest", "nudge", "pick", "audit", "imp")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),

@@ -9,7 +9,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlmodel import Field, SQLModel, col
 
@@ -235,6 +235,16 @@ class Delivery(SQLModel, table=True):
     claimed_at: dt.datetime | None = None
     sent_at: dt.datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=300)
+
+
+class RosterUpload(SQLModel, table=True):
+    """A roster file an admin sent, kept between its dry run and the tap that applies it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    filename: str = Field(max_length=200)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class HolidayOverride(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""org names unique among siblings; archived orgs; members who left; revoked and personal invites
+"""org names unique among siblings; archived orgs; members who left; revoked and personal invites;
+roster uploads waiting for their apply
 
 Revision ID: 0003_13
 Revises: 0002
@@ -54,9 +55,20 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("party_joined_on", sa.Date(), nullable=True))
         batch_op.create_index(batch_op.f("ix_invitecode_person_key"), ["person_key"], unique=False)
+    op.create_table(
+        "rosterupload",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["actor_id"], ["member.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rosterupload")
     with op.batch_alter_table("invitecode", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitecode_person_key"))
         batch_op.drop_column("party_joined_on")
