@@ -41,7 +41,7 @@ class RosterFileError(ValueError):
     """The file cannot be read as a roster (plain Chinese text; adapters escape it)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RosterRow:
     number: int  # the row number as the spreadsheet shows it (1-based, header included)
     values: dict[str, str] = field(default_factory=dict)  # canonical field -> text

@@ -64,7 +64,7 @@ class OrgPlan:
     row: int
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonPlan:
     row: int
     key: str  # 工号:10293 or 手机:13800000000
@@ -270,13 +270,8 @@ def _resolve_orgs(defs: list[_OrgDef], tree: _Tree, bad: dict[int, str]) -> list
     return plans
 
 
-def _person(
-    row: RosterRow,
-    tree: _Tree,
-    org_rows: dict[int, str],
-    members: dict[str, Member],
-    invites: dict[str, InviteCode],
-) -> PersonPlan:
+def _person(row: RosterRow, tree: _Tree, org_rows: dict[int, str]) -> PersonPlan:
+    """A person row read and checked (ValueError: the reason it is bad)."""
     name = row.values["name"].strip()
     if len(name) > 50:
         raise ValueError("姓名太长")
@@ -342,7 +337,7 @@ async def plan_import(*, session: AsyncSession, roster: RosterFile) -> ImportPla
         if "name" not in row.values or row.number in bad:
             continue
         try:
-            person = _person(row, tree, org_rows, members, invites)
+            person = _person(row, tree, org_rows)
         except ValueError as error:
             bad[row.number] = str(error)
             continue
@@ -357,30 +352,24 @@ async def plan_import(*, session: AsyncSession, roster: RosterFile) -> ImportPla
 
 
 def _compare(
-    person: PersonPlan, member: Member | None, invite: InviteCode | None, paths: dict[int | None, str]
+    person: PersonPlan, member: repo.Person | None, invite: repo.Person | None, paths: dict[int | None, str]
 ) -> None:
-    changes = []
-    if member is not None:
-        person.bound = True
-        if paths.get(member.org_id) != person.org_path:
-            changes.append("调整组织")
-        if member.role != person.role:
-            changes.append("调整身份")
-        if member.name != person.name:
-            changes.append("改名")
-        if person.joined is not None and member.party_joined_on != person.joined:
-            changes.append("入党日期")
-    elif invite is not None and invite.uses_left > 0:
-        if paths.get(invite.org_id) != person.org_path:
-            changes.append("调整组织")
-        if invite.role != person.role:
-            changes.append("调整身份")
-        if invite.person_name != person.name:
-            changes.append("改名")
-        if invite.party_joined_on != person.joined:
-            changes.append("入党日期")
-    else:
+    """A bound member, else a live personal invite, compared with the row (neither: a new one)."""
+    known = (
+        member if member is not None else (invite if invite is not None and invite.uses_left > 0 else None)
+    )
+    if known is None:
         return
+    person.bound = member is not None
+    changes = []
+    if paths.get(known.org_id) != person.org_path:
+        changes.append("调整组织")
+    if known.role != person.role:
+        changes.append("调整身份")
+    if known.name != person.name:
+        changes.append("改名")
+    if known.joined != person.joined and (person.joined is not None or member is None):
+        changes.append("入党日期")
     person.action = "change" if changes else "same"
     person.changes = tuple(changes)
 
@@ -408,28 +397,47 @@ async def apply_import(
     members = await repo.members_by_person_key(session=session)
     invites = await repo.personal_invites(session=session)
     codes = await repo.all_codes(session=session)
-    new_rows, links = [], []
+    new_rows: list[dict[str, object]] = []
+    member_rows: list[dict[str, object]] = []
+    invite_rows: list[dict[str, object]] = []
+    links = []
     for person in plan.people:
         org_id = by_path[person.org_path].id
         assert org_id is not None
         member = members.get(person.key)
         if member is not None:
             if person.action == "change":
-                member.org_id, member.role, member.name = org_id, person.role, person.name
+                values: dict[str, object] = {
+                    "id": member.id,
+                    "org_id": org_id,
+                    "role": person.role,
+                    "name": person.name,
+                }
                 if person.joined is not None:
-                    member.party_joined_on = person.joined
+                    values["party_joined_on"] = person.joined
+                member_rows.append(values)
             continue
         invite = invites.get(person.key)
         if invite is not None and invite.uses_left > 0:
             if person.action == "change":
-                invite.org_id, invite.role, invite.person_name = org_id, person.role, person.name
-                invite.party_joined_on = person.joined
+                invite_rows.append(
+                    {
+                        "id": invite.id,
+                        "org_id": org_id,
+                        "role": person.role,
+                        "person_name": person.name,
+                        "party_joined_on": person.joined,
+                    }
+                )
             code = invite.code
         else:
             code = new_code()
             while code in codes:
                 code = new_code()
             codes.add(code)
+            if len(new_rows) >= 1000:  # written as they come: 10,000 dicts at once cost ~10 MB
+                await repo.insert_invites(session=session, rows=new_rows)
+                new_rows.clear()
             new_rows.append(
                 {
                     "code": code,
@@ -444,6 +452,8 @@ async def apply_import(
                 }
             )
         links.append(PendingLink(person.name, person.org_path, person.role, person.key_label, code))
+    await repo.update_rows(session=session, model=Member, rows=member_rows)
+    await repo.update_rows(session=session, model=InviteCode, rows=invite_rows)
     await repo.insert_invites(session=session, rows=new_rows)
     if plan.changed:
         await orgs.audit(

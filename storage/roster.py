@@ -5,29 +5,65 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import InviteCode, Member, RosterUpload
+from storage.models import InviteCode, Member, RosterUpload, id_col
 
 
-async def members_by_person_key(*, session: AsyncSession) -> dict[str, Member]:
-    query = select(Member).where(col(Member.person_key).is_not(None))
-    return {m.person_key: m for m in (await session.execute(query)).scalars() if m.person_key}
+class Person(NamedTuple):
+    """A member or a personal invite a roster key names, as plain values (10,000 ORM rows would
+    cost tens of megabytes)."""
+
+    id: int
+    org_id: int
+    role: str
+    name: str | None
+    joined: dt.date | None
+    uses_left: int  # 1 for members
+    code: str  # "" for members
 
 
-async def personal_invites(*, session: AsyncSession) -> dict[str, InviteCode]:
+async def members_by_person_key(*, session: AsyncSession) -> dict[str, Person]:
+    m = Member
+    query = select(
+        col(m.person_key), id_col(m.id), col(m.org_id), col(m.role), col(m.name), col(m.party_joined_on)
+    ).where(col(m.person_key).is_not(None))
+    return {
+        str(key): Person(i, o, r, n, j, 1, "") for key, i, o, r, n, j in (await session.execute(query)).all()
+    }
+
+
+async def personal_invites(*, session: AsyncSession) -> dict[str, Person]:
     """The newest unrevoked personal invite of each roster key (used ones included: the member
     they bound is found by `members_by_person_key`)."""
+    i = InviteCode
     query = (
-        select(InviteCode)
-        .where(col(InviteCode.person_key).is_not(None), col(InviteCode.revoked_at).is_(None))
-        .order_by(col(InviteCode.id))
+        select(
+            col(i.person_key),
+            id_col(i.id),
+            col(i.org_id),
+            col(i.role),
+            col(i.person_name),
+            col(i.party_joined_on),
+            col(i.uses_left),
+            col(i.code),
+        )
+        .where(col(i.person_key).is_not(None), col(i.revoked_at).is_(None))
+        .order_by(col(i.id))
     )
-    return {i.person_key: i for i in (await session.execute(query)).scalars() if i.person_key}
+    return {str(row[0]): Person(*row[1:]) for row in (await session.execute(query)).all()}
+
+
+async def update_rows(
+    *, session: AsyncSession, model: type[Member] | type[InviteCode], rows: list[dict[str, Any]]
+) -> None:
+    """Bulk UPDATE by primary key (each dict holds `id` and the new values)."""
+    for start in range(0, len(rows), 1000):
+        await session.execute(update(model), rows[start : start + 1000])
 
 
 async def all_codes(*, session: AsyncSession) -> set[str]:
