@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import openpyxl  # noqa: E402
+from support import pg_admin  # noqa: E402
 
 from bot.roster_file import read_roster  # noqa: E402
 from bot.roster_import import apply_import, plan_import  # noqa: E402
@@ -105,26 +106,12 @@ async def run(url: str, data: bytes) -> tuple[float, float, int, int, int]:
     return dry, applied, second.plan.rows, first.plan.changed, second.plan.changed
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    con = await asyncpg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
-    )
-    try:
-        await con.execute(sql)
-    finally:
-        await con.close()
-
-
 async def pg_database(base: str) -> str:
     """A throw-away PostgreSQL database, migrated (dropped by `drop_pg`)."""
     from sqlalchemy.engine import make_url
 
     name = f"dutybot_bench_{uuid.uuid4().hex[:8]}"
-    await _pg_admin(base, f'CREATE DATABASE "{name}"')
+    await pg_admin(base, f'CREATE DATABASE "{name}"')
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(upgrade_sync, url)
     return url
@@ -133,7 +120,7 @@ async def pg_database(base: str) -> str:
 async def drop_pg(base: str, url: str) -> None:
     from sqlalchemy.engine import make_url
 
-    await _pg_admin(base, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await pg_admin(base, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def _line(label: str, figures: tuple[float, float, int, int, int]) -> str:

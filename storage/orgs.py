@@ -205,7 +205,12 @@ async def get_org_by_group_chat(*, session: AsyncSession, chat_id: int) -> Org |
 
 
 async def first_root_org(*, session: AsyncSession) -> Org | None:
-    query = select(Org).where(col(Org.parent_id).is_(None)).order_by(col(Org.id)).limit(1)
+    query = (
+        select(Org)
+        .where(col(Org.parent_id).is_(None), col(Org.archived_at).is_(None))
+        .order_by(col(Org.id))
+        .limit(1)
+    )
     return (await session.execute(query)).scalar_one_or_none()
 
 

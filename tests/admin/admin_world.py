@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from helpers import Harness, TgUser
@@ -31,6 +33,13 @@ async def two_committees(harness: Harness) -> None:
         )
         await orgs.create_member(session=session, telegram_id=CADRE.id, name=CADRE.first_name, org=a)
         await orgs.create_member(session=session, telegram_id=OTHER.id, name=OTHER.first_name, org=b)
+
+
+def invite_code(text: str) -> str:
+    """The code in an invite's reply (its deep link)."""
+    found = re.search(r"start=([A-Z0-9]+)", text)
+    assert found, text
+    return found.group(1)
 
 
 async def audit_rows(harness: Harness, action: str) -> list[AuditLog]:

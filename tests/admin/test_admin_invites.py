@@ -4,9 +4,8 @@ their own subtree only."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from admin_world import ADMIN, CADRE, SECRETARY, audit_rows, two_committees
+from admin_world import ADMIN, CADRE, SECRETARY, audit_rows, invite_code, two_committees
 from sqlalchemy import select
 
 from helpers import TgUser
@@ -15,16 +14,12 @@ from storage.models import InviteCode
 NEWCOMER = TgUser(600, "新同志")
 
 
-def _code(text: str) -> str:
-    found = re.search(r"start=([A-Z0-9]+)", text)
-    assert found, text
-    return found.group(1)
-
-
 async def test_list_revoke_and_a_revoked_code_no_longer_binds(harness) -> None:
     await two_committees(harness)
-    first = _code(harness.replies(await harness.send(ADMIN, "/invite 第一党委/第一支部 cadre 3"))[0].text)
-    second = _code(harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 书记"))[0].text)
+    first = invite_code(
+        harness.replies(await harness.send(ADMIN, "/invite 第一党委/第一支部 cadre 3"))[0].text
+    )
+    second = invite_code(harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 书记"))[0].text)
 
     listing = harness.replies(await harness.send(ADMIN, "/invite list 第一党委"))[0].text
     assert first in listing and second not in listing
@@ -47,7 +42,7 @@ async def test_an_expiry_set_at_issue_or_later_ends_the_code_after_that_day(harn
     await two_committees(harness)
     reply = harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre 5 3天"))[0].text
     assert "2026年11月30日前有效" in reply
-    code = _code(reply)
+    code = invite_code(reply)
     async with harness.session() as session:
         invite = (await session.execute(select(InviteCode))).scalar_one()
     # Good through 30 November in Beijing: the moment is midnight at the start of 1 December there.
@@ -76,7 +71,7 @@ async def test_an_expiry_set_at_issue_or_later_ends_the_code_after_that_day(harn
 async def test_a_secretary_invites_cadres_into_their_own_branch_only(harness) -> None:
     await two_committees(harness)
     reply = harness.replies(await harness.send(SECRETARY, "/invite 第一党委/第一支部 党员 2"))[0].text
-    code = _code(reply)
+    code = invite_code(reply)
     assert "身份 党员" in reply
     reply = harness.replies(await harness.send(SECRETARY, "/invite 第一党委/第一支部 书记"))[0].text
     assert "书记只能邀请党员" in reply
@@ -88,7 +83,9 @@ async def test_a_secretary_invites_cadres_into_their_own_branch_only(harness) ->
 
     listing = harness.replies(await harness.send(SECRETARY, "/invite list"))[0].text
     assert code in listing
-    admin_code = _code(harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre"))[0].text)
+    admin_code = invite_code(
+        harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre"))[0].text
+    )
     assert admin_code not in harness.replies(await harness.send(SECRETARY, "/invite list"))[0].text
     reply = harness.replies(await harness.send(SECRETARY, f"/invite revoke {admin_code}"))[0].text
     assert "没有找到邀请码" in reply

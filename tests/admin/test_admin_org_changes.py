@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-from admin_world import ADMIN, OTHER, SECRETARY, audit_rows, member_row, two_committees
+from admin_world import ADMIN, OTHER, SECRETARY, audit_rows, invite_code, member_row, two_committees
 from sqlalchemy import select
 
 from helpers import TgUser
 from storage.models import DutyRecord, InviteCode, Org
 
 NEWCOMER = TgUser(700, "新人")
-
-
-def _code(text: str) -> str:
-    found = re.search(r"start=([A-Z0-9]+)", text)
-    assert found, text
-    return found.group(1)
 
 
 async def _tree(harness) -> str:  # type: ignore[no-untyped-def]
@@ -57,7 +49,9 @@ async def test_rename_and_move_keep_names_unique_among_siblings_and_refuse_cycle
 async def test_a_merge_moves_people_and_keeps_the_history_with_the_org_it_happened_in(harness) -> None:
     await two_committees(harness)
     assert "已记录" in harness.replies(await harness.send(OTHER, "今天组织主题党日，参加10人"))[0].text
-    code = _code(harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre 5"))[0].text)
+    code = invite_code(
+        harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre 5"))[0].text
+    )
 
     reply = harness.replies(await harness.send(ADMIN, "/org merge 第二党委/第一支部 第一党委/第一支部"))[
         0
@@ -86,7 +80,9 @@ async def test_a_merge_moves_people_and_keeps_the_history_with_the_org_it_happen
 
 async def test_archive_needs_an_empty_org_and_then_it_is_gone_from_everything_current(harness) -> None:
     await two_committees(harness)
-    code = _code(harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre 5"))[0].text)
+    code = invite_code(
+        harness.replies(await harness.send(ADMIN, "/invite 第二党委/第一支部 cadre 5"))[0].text
+    )
     reply = harness.replies(await harness.send(ADMIN, "/org archive 第二党委"))[0].text
     assert "还有下级组织" in reply
     reply = harness.replies(await harness.send(ADMIN, "/org archive 第二党委/第一支部"))[0].text
