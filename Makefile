@@ -41,13 +41,14 @@ format: $(STAMP)
 eval: $(STAMP)
 	PY=$(BIN)/python .ci/eval
 
-# The quick benchmarks (about two minutes); bench-all adds the 1,000,000-record digest and, with
+# The quick benchmarks (about two minutes, the import bench on PostgreSQL too when TEST_DATABASE_URL is set); bench-all adds the 1,000,000-record digest and, with
 # TEST_DATABASE_URL set, the webhook load on PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/parse_speed.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/fanout.py --speedup 10
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/import.py
 
 bench-all: bench
 	$(BIN)/python bench/digest.py

@@ -47,3 +47,18 @@ def private_text(app: Any, update_id: int, user_id: int, text: str, date: int) -
         "text": text,
     }
     return Update.de_json({"update_id": update_id, "message": message}, app.bot)
+
+
+async def pg_admin(url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the PostgreSQL server of `url`."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    con = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        await con.execute(sql)
+    finally:
+        await con.close()

@@ -38,3 +38,26 @@ def _export_command(sub: Any) -> None:
 
 
 REGISTRY.append(_export_command)
+
+
+def _import_command(sub: Any) -> None:
+    """`import FILE [--apply]` (runs bot.roster_service.run_cli)."""
+    cmd = sub.add_parser(
+        "import", help="import the org tree and roster from .xlsx/.csv (a dry run unless --apply)"
+    )
+    cmd.add_argument("file", help="the roster file (.xlsx or .csv, UTF-8 or GBK)")
+    cmd.add_argument("--apply", action="store_true", help="apply it (in one transaction) after the dry run")
+    cmd.add_argument(
+        "--links", help="where to write the sheet of personal invite links (default: next to FILE)"
+    )
+    cmd.add_argument("--bot-username", help="the bot's @username, to write t.me links (default: /join CODE)")
+
+    def handler(args: Any) -> int:
+        from bot.roster_service import run_cli
+
+        return run_cli(args)
+
+    cmd.set_defaults(handler=handler)
+
+
+REGISTRY.append(_import_command)

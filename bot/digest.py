@@ -92,9 +92,12 @@ def _subtree_scope(all_orgs: list[OrgRow], root: OrgRow) -> Scope:
 
 
 def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
-    for org in all_orgs:
-        if org.name == name:
-            return org
+    found = org_repo.match_orgs([o for o in all_orgs if not o.archived], name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        paths = "、".join(org_repo.org_path(all_orgs, o) for o in found)
+        raise ScopeError(f"有 {len(found)} 个组织叫「{shown(name)}」，请写出完整路径：{paths}")
     raise ScopeError(f"没有找到组织「{shown(name)}」。请发送完整的组织名称。")
 
 

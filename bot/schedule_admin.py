@@ -7,9 +7,11 @@ fire times, the people a run would reach); the adapter words and renders them.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 
 from bot.calendar import WorkCalendar
+from bot.errors import Refused, shown
 from bot.members import Sender, resolve
 from bot.outbox import plan
 from bot.recurrence import Rule, Spec, next_fire_times, parse_rule
@@ -116,13 +118,18 @@ def split_add(text: str, org_names: list[str]) -> tuple[str, str | None, str | N
 async def add_schedule(services: Services, actor: Member, text: str) -> ScheduleView:
     """Add a schedule from `每周五16:00 提醒 第一党委`-like text; RuleError names what is not understood."""
     async with services.session() as session:
-        org_names = [o.name for o in await org_repo.list_orgs(session=session)]
+        live = await org_repo.list_orgs(session=session)
+        org_names = [o.name for o in live] + [org_repo.org_path(live, o) for o in live]
     rule_text, kind, policy, org_name = split_add(text, org_names)
     rule: Rule = parse_rule(rule_text)
     kind = kind or "nudge"
     policy = policy or DEFAULT_POLICY[kind]
     async with services.session() as session:
         org = await org_repo.get_org_by_name(session=session, name=org_name) if org_name else None
+        if org_name and org is None:
+            raise Refused(
+                f"有多个组织叫「{html.escape(shown(org_name))}」，请写出完整路径（例如 第二党委/第一支部）。"
+            )
         schedule = await repo.add_schedule(
             session=session,
             rule_text=rule.label,

@@ -23,10 +23,23 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from handlers import admin, checkin, digest, guards, leave, nudges, rules, schedule_commands, start, targets
+from handlers import (
+    admin,
+    audit,
+    checkin,
+    digest,
+    guards,
+    leave,
+    nudges,
+    roster,
+    rules,
+    schedule_commands,
+    start,
+    targets,
+)
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
-from handlers.menu import set_command_menus
+from handlers.menu import ALIASES, set_command_menus
 from handlers.notifier import TelegramNotifier
 from handlers.webhook import instrument
 
@@ -91,12 +104,20 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("start", start.start, filters=_NEW))
     app.add_handler(CommandHandler("join", start.join, filters=_NEW))
     app.add_handler(CommandHandler("help", start.help_command, filters=_NEW))
+    app.add_handler(CommandHandler(["whoami", *ALIASES], start.whoami, filters=_NEW))
 
     # Administration: the org tree, invites, members, group binding.
     app.add_handler(CommandHandler("org", admin.org, filters=_NEW))
     app.add_handler(CommandHandler("invite", admin.invite, filters=_NEW))
     app.add_handler(CommandHandler("members", admin.members, filters=_NEW))
+    app.add_handler(CommandHandler("member", admin.member, filters=_NEW))
     app.add_handler(CommandHandler("bindgroup", admin.bind_group, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(admin.pick_button, pattern=r"^pick:"))
+    app.add_handler(CommandHandler("audit", audit.audit, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(audit.audit_button, pattern=r"^audit:"))
+    # A roster spreadsheet sent in private: an admin's import (a dry run first).
+    app.add_handler(MessageHandler(_NEW & roster.ROSTER_FILES, roster.roster_file))
+    app.add_handler(CallbackQueryHandler(roster.roster_button, pattern=r"^imp:"))
 
     # Targets, leave, schedules and the holiday calendar.
     app.add_handler(CommandHandler("target", targets.target, filters=_NEW))

@@ -9,6 +9,9 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   rules:<a|i|c>:<suggestion id>          a rule suggestion's 采纳 / 忽略 / 改类别 (Actions)
   rules:s:<suggestion id>:<category no>  改类别: the category picked (its place in the rule set)
   rules:r:<weeks>:<rules version>        re-read unread messages of the last weeks (after a preview)
+  pick:<command>:<arguments>            an org chosen among namesakes (see handlers.org_pick)
+  audit:p:<page>                        a page of the audit log
+  imp:<a|x>:<upload id>                 apply or cancel a previewed roster import
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -19,7 +22,7 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge", "rules")
+PREFIXES = ("rec", "cat", "digest", "nudge", "rules", "pick", "audit", "imp")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),

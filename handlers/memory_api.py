@@ -100,6 +100,8 @@ class MemoryBotAPI(BaseRequest):
         self.updates: asyncio.Queue[dict[str, Any]] | None = None
         # Messages users sent, so a reply to one carries it as reply_to_message, as Telegram's does.
         self._seen: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
+        # Files users sent (by file_id), served to getFile and its download.
+        self.files: dict[str, bytes] = {}
 
     def saw(self, message: dict[str, Any]) -> None:
         """Remember a message a user sent (the harness and the console call this)."""
@@ -129,6 +131,8 @@ class MemoryBotAPI(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # a file download (getFile's file_path): the bytes a test uploaded
+            return 200, self.files.get(url.rsplit("/", 1)[-1], b"")
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files: dict[str, tuple[str | None, bytes]] = {}
@@ -256,6 +260,14 @@ class MemoryBotAPI(BaseRequest):
                 return True
             return self._message(params, message_id=int(params.get("message_id") or 0) or None)
         if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            if file_id in self.files:
+                return {
+                    "file_id": file_id,
+                    "file_unique_id": f"U{file_id}",
+                    "file_path": f"documents/{file_id}",
+                    "file_size": len(self.files[file_id]),
+                }
             return {**self._file(), "file_path": "photos/file.jpg", "file_size": 10}
         if method == "getChat":
             return {"id": int(params.get("chat_id", 0)), "type": "private"}

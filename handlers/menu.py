@@ -15,6 +15,7 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("start", "开始使用 / 用邀请链接加入", Role.cadre),
     ("join", "用邀请码加入组织", Role.cadre),
     ("help", "怎么用、全部命令", Role.cadre),
+    ("whoami", "我的 ID、身份和组织（也可发 /id）", Role.cadre),
     ("my", "我的记录（本周、本月）", Role.cadre),
     ("undo", "撤销上一条记录", Role.cadre),
     ("leave", "请假 / 取消请假", Role.cadre),
@@ -22,14 +23,19 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("readiness", "年度达标预览：/readiness [年份]", Role.cadre),
     ("export", "导出台账 Excel：/export [期间] [组织]", Role.cadre),
     ("members", "成员名单", Role.secretary),
+    ("member", "成员转接、停用、恢复：/member move|leave|back", Role.secretary),
     ("bindgroup", "把本群绑定到组织（在群里发送）", Role.secretary),
     ("target", "量化指标：查看与设置", Role.secretary),
     ("schedule", "提醒计划：查看、添加、暂停", Role.secretary),
     ("holiday", "节假日与调休", Role.secretary),
-    ("invite", "生成邀请码：/invite 组织 角色 [次数]", Role.admin),
-    ("org", "组织：/org add 名称 [上级] · /org list", Role.admin),
+    ("invite", "邀请码：/invite 组织 角色 [次数] [有效期] · list · revoke · expire", Role.secretary),
+    ("org", "组织：/org add|list|rename|move|merge|archive", Role.admin),
     ("rules", "识别规则：建议、test、export、undo、reread", Role.admin),
+    ("audit", "审计日志：/audit [页码]", Role.admin),
 )
+
+# Other names a command answers to (registered with it, not shown in the menu).
+ALIASES: dict[str, str] = {"id": "whoami"}
 
 
 def command_menu(role: Role | str) -> list[BotCommand]:

@@ -16,6 +16,7 @@ from telegram.ext import Application
 from bot import schedule_admin as service
 from bot.calendar import POLICY_NAMES
 from bot.entities import Member, Schedule
+from bot.errors import Refused
 from bot.errors import shown as echo
 from bot.periods import WEEKDAY_NAMES, parse_day
 from bot.recurrence import ACCEPTED_FORMS, KIND_NAMES, RuleError, format_fire, zone_label
@@ -126,6 +127,8 @@ async def _add(services: Services, member: Member, args: list[str]) -> str:
     text = " ".join(args)
     try:
         view = await service.add_schedule(services, member, text)
+    except Refused as refusal:
+        return refusal.text
     except RuleError:
         rule_text = service.split_add(text, [])[0]
         shown = html.escape(echo(rule_text)) if rule_text else "（空）"

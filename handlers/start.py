@@ -12,6 +12,7 @@ from bot.entities import Member, Org
 from bot.errors import NOT_BOUND
 from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
+from handlers.guards import reply_private
 from handlers.menu import command_menu, set_member_menu
 
 EXAMPLES = "直接把开展的党建工作发给我就行，例如：\n· 今天组织主题党日，参加18人，时长2小时\n· 昨天与3名党员开展谈心谈话"
@@ -20,6 +21,7 @@ REDEEM_FAILED = {
     invites.Redeem.unknown: "邀请码不对。请核对后重新发送 /join 邀请码，或向管理员重新索取。",
     invites.Redeem.used_up: "这个邀请码已经用完了。请向管理员重新索取。",
     invites.Redeem.expired: "这个邀请码已过期。请向管理员重新索取。",
+    invites.Redeem.revoked: "这个邀请码已作废。请向管理员重新索取。",
 }
 
 
@@ -48,6 +50,23 @@ async def join(update: Update, context: Ctx) -> None:
         await message.reply_text("请在 /join 后面写上邀请码，例如：/join 7KQ2M9AB")
         return
     await _redeem(update, context, context.args[0])
+
+
+async def whoami(update: Update, context: Ctx) -> None:
+    """/whoami (/id): the sender's Telegram id, role and org, for the office's roster."""
+    user = update.effective_user
+    assert user is not None
+    me = await admin.standing(context.bot_data, user)
+    lines = [f"您的 Telegram ID：<code>{user.id}</code>"]
+    if me.member is not None:
+        lines.append(f"姓名：{html.escape(me.member.name)}")
+        lines.append(f"身份：{ROLE_NAMES.get(me.member.role, me.member.role)}")
+        lines.append(f"组织：{html.escape(me.org_path)}")
+    elif me.bootstrap_admin:
+        lines.append("身份：管理员（还没有建立组织）")
+    else:
+        lines.append("您还没有加入组织。把这个 ID 告诉党务管理员，或用邀请码发送 /join 邀请码。")
+    await reply_private(update, context, "\n".join(lines))
 
 
 async def _greet(update: Update, context: Ctx) -> None:

@@ -9,7 +9,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlmodel import Field, SQLModel, col
 
@@ -44,10 +44,13 @@ ORG_KIND_NAMES: dict[str, str] = {"committee": "党委", "general_branch": "党�
 
 class Org(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100, unique=True)
+    # Unique among the live children of one parent (checked in code: an archived org keeps its name).
+    name: str = Field(max_length=100, index=True)
     parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
     kind: str = Field(default=OrgKind.branch, max_length=20)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Archived: kept for the history of the periods it existed in, gone from everything current.
+    archived_at: dt.datetime | None = None
 
 
 class GroupChat(SQLModel, table=True):
@@ -76,6 +79,12 @@ class Member(SQLModel, table=True):
     admin_by_setting: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     role_before_admin: str | None = Field(default=None, max_length=20)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Deactivated (离职, 转出): the local day they left and why; their records stay.
+    left_on: dt.date | None = None
+    left_reason: str | None = Field(default=None, max_length=50)
+    # The roster's key for this person (工号, else 手机号), when they were bound by a roster invite.
+    person_key: str | None = Field(default=None, max_length=50, unique=True)
+    party_joined_on: dt.date | None = None  # 入党日期, from the roster
 
 
 class InviteCode(SQLModel, table=True):
@@ -87,6 +96,11 @@ class InviteCode(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    # A personal invite of a roster person (imported): who may bind with it.
+    person_key: str | None = Field(default=None, max_length=50, index=True)
+    person_name: str | None = Field(default=None, max_length=200)
+    party_joined_on: dt.date | None = None
 
 
 class DutyRecord(SQLModel, table=True):
@@ -233,6 +247,16 @@ class Delivery(SQLModel, table=True):
     claimed_at: dt.datetime | None = None
     sent_at: dt.datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=300)
+
+
+class RosterUpload(SQLModel, table=True):
+    """A roster file an admin sent, kept between its dry run and the tap that applies it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    filename: str = Field(max_length=200)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class HolidayOverride(SQLModel, table=True):

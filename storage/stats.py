@@ -215,11 +215,15 @@ class OrgRow:
     name: str
     parent_id: int | None
     kind: str
+    archived: bool = False  # kept for the history of periods it existed in; not named any more
 
 
 async def org_rows(*, session: AsyncSession) -> list[OrgRow]:
-    """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs)."""
-    query = select(id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind)).order_by(col(Org.id))
+    """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs),
+    archived orgs included: their records belong to the periods they existed in."""
+    query = select(
+        id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind), col(Org.archived_at).is_not(None)
+    ).order_by(col(Org.id))
     return [OrgRow(*row) for row in (await session.execute(query)).all()]
 
 

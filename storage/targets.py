@@ -167,7 +167,11 @@ async def record_counts(
 async def org_kinds(*, session: AsyncSession, org_ids: Sequence[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for part in chunks(sorted(set(org_ids))):
-        rows = await session.execute(select(id_col(Org.id), col(Org.kind)).where(col(Org.id).in_(part)))
+        # An archived org answers for no target any more (its records stay in the history).
+        query = select(id_col(Org.id), col(Org.kind)).where(
+            col(Org.id).in_(part), col(Org.archived_at).is_(None)
+        )
+        rows = await session.execute(query)
         out.update({row[0]: row[1] for row in rows})
     return out
 

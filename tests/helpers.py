@@ -171,6 +171,26 @@ class Harness:
         self.last_message = msg
         return await self.process({"message": msg})
 
+    async def document(
+        self, user: TgUser, file_name: str, content: bytes, *, size: int | None = None, **kwargs: Any
+    ) -> list[ApiCall]:
+        """The user sends a file (`size`: the size Telegram reports, when it is not the content's)."""
+        n = next(_message_ids)
+        file_id = f"DOC{n}"
+        self.api.files[file_id] = content
+        extra = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"D{n}",
+                "file_name": file_name,
+                "file_size": len(content) if size is None else size,
+            }
+        }
+        kwargs.setdefault("when", self._when())
+        msg = message_dict(user, None, extra=extra, **kwargs)
+        self.last_message = msg
+        return await self.process({"message": msg})
+
     # --- seeding through the repositories ----------------------------------------------
     async def add_org(self, name: str, parent: str | None = None, kind: str | None = None) -> Org:
         async with self.session() as session:

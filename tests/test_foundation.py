@@ -6,7 +6,7 @@ from sqlalchemy import text
 from telegram.ext import CommandHandler
 
 from handlers.app import start_services, stop_services
-from handlers.menu import COMMANDS, command_menu
+from handlers.menu import ALIASES, COMMANDS, command_menu
 
 
 async def test_application_starts_on_a_migrated_database_and_restarts_without_duplicates(harness) -> None:
@@ -59,4 +59,4 @@ def test_the_menu_lists_exactly_the_registered_commands(harness) -> None:
         if isinstance(handler, CommandHandler)
         for command in handler.commands
     }
-    assert registered == {name for name, _, _ in COMMANDS}
+    assert registered == {name for name, _, _ in COMMANDS} | set(ALIASES)
