@@ -290,7 +290,7 @@ async def member_by_name(services: Services, name: str) -> tuple[int, str, str] 
 
 async def job_label(services: Services, job_name: str, when: dt.datetime) -> str:
     """What a scheduler job stands for, in words: '12月4日 周五 16:00 · 提醒（每周五16:00）'."""
-    head = format_fire(when)
+    head = format_fire(when.astimezone(services.settings.tz))
     kind, _, ident = job_name.partition(":")
     if kind == "schedule" and ident.isdigit():
         async with services.session() as session:
