@@ -30,7 +30,9 @@ def _demo(tmp_path: Path, lines: list[str]) -> str:
 
 @pytest.mark.slow
 def test_demo_builds_an_office_with_history_and_opens_the_console(tmp_path: Path) -> None:
-    out = _demo(tmp_path, ["/as 管理员", "/org list", "/members", "/digest 上周", "/export", "/clock 下周一 9:10"])
+    out = _demo(
+        tmp_path, ["/as 管理员", "/org list", "/members", "/digest 上周", "/export", "/clock 下周一 9:10"]
+    )
     assert "示范党委（党委）" in out
     assert out.count("（党总支）") == 2 and out.count("（党支部）") == 6
     assert "👥 成员 40 人" in out

@@ -125,7 +125,9 @@ async def test_a_console_started_after_a_missed_fire_time_catches_it_up(
         assert "李书记：1 条" in await later.say("/inbox")
 
 
-async def test_charts_and_spreadsheets_are_saved_and_their_paths_printed(con: Session, tmp_path: Path) -> None:
+async def test_charts_and_spreadsheets_are_saved_and_their_paths_printed(
+    con: Session, tmp_path: Path
+) -> None:
     out = await con.say("今天组织集中学习1小时", "/as 管理员", "/digest", "/export")
     paths = [Path(p) for p in _saved_paths(out)]
     xlsx = [p for p in paths if p.suffix == ".xlsx"]
