@@ -139,12 +139,16 @@ async def build_demo(
     root: str,
     personas: Iterable[tuple[int, str, str, str]],
     seed: int = 16,
-) -> DemoFacts:
+) -> DemoFacts | None:
     """The demo office around the console's personas ((telegram id, name, org name, role)); the
-    history ends at the services' clock. Run it on an empty database."""
+    history ends at the services' clock. None, and nothing changed, when the database already
+    has the root org (a demo built before, or someone's data)."""
     rng = random.Random(seed)
     now = services.clock.now()
     personas = list(personas)
+    async with services.session() as session:
+        if await orgs.get_org_by_name(session=session, name=root) is not None:
+            return None
     # The default targets and schedules, a weekly study target for cadres and a weekly 督促.
     await seed_default_targets(services)
     await seed_default_schedules(services)

@@ -79,6 +79,7 @@ SHOWN_METHODS = {"sendMessage", "editMessageText", "editMessageCaption", "sendPh
 # coalesces missed runs), not every few minutes of it.
 COALESCE_BELOW = dt.timedelta(hours=1)
 MAX_FIRINGS_PER_JUMP = 5_000
+MAX_JUMP = dt.timedelta(days=366)
 SAMPLE_PHOTO = "CONSOLE_SAMPLE_PHOTO"
 _TAG = re.compile(r"<[^>]+>")
 T = TypeVar("T")
@@ -156,11 +157,13 @@ class Console:
         async with self.app:
             await services.open(migrate=migrate)
             if demo:
-                await build_demo(
+                built = await build_demo(
                     services,
                     root=DEMO_ROOT,
                     personas=[(p.telegram_id, p.name, p.org, p.role) for p in PERSONAS.values() if p.org],
                 )
+                if built is None:
+                    self._note(f"这个数据库里已经有「{DEMO_ROOT}」，沿用其中的数据，不再生成示范单位。")
             await start_services(self.app, migrate=False)
             try:
                 if services.scheduler is not None:
@@ -390,6 +393,9 @@ class Console:
             return
         if target <= now:
             self._note("时间只能往前拨（已经发生的提醒不会重来）。")
+            return
+        if target - now > MAX_JUMP:
+            self._note("一次最多拨一年；要走得更远，请分几次拨。")
             return
         self._note(f"时间拨到 {target:%Y-%m-%d} {format_fire(target)}……")
         fired = await self.advance(target)

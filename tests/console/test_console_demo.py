@@ -13,10 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _demo(tmp_path: Path, lines: list[str]) -> str:
+def _demo(tmp_path: Path, lines: list[str], *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL", "ADMIN_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
+        [sys.executable, "-m", "bot", "demo", *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -53,3 +53,12 @@ def test_demo_is_rebuilt_from_nothing_each_time(tmp_path: Path) -> None:
     first = _demo(tmp_path, ["/as 管理员", "/members"])
     second = _demo(tmp_path, ["/as 管理员", "/members"])
     assert "👥 成员 40 人" in first and "👥 成员 40 人" in second
+
+
+@pytest.mark.slow
+def test_demo_on_a_database_that_has_the_office_already_keeps_it(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'own.sqlite3'}"
+    first = _demo(tmp_path, ["/as 管理员", "/members"], "--database-url", url)
+    again = _demo(tmp_path, ["/as 管理员", "/members"], "--database-url", url)
+    assert "👥 成员 40 人" in first
+    assert "已经有「示范党委」，沿用其中的数据" in again and "👥 成员 40 人" in again

@@ -96,6 +96,7 @@ async def test_clock_refuses_going_back_and_unreadable_times(con: Session) -> No
     assert "时间只能往前拨" in back
     garbled = await con.say("/clock 下下下周八")
     assert "看不懂这个时间" in garbled
+    assert "一次最多拨一年" in await con.say("/clock 2028-01-01 09:00")
     assert "2026-11-27 10:15" == con.console.clock.now().strftime("%Y-%m-%d %H:%M")
 
 
