@@ -14,12 +14,15 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.recurrence import format_fire, parse_rule
 from bot.scheduler import seed_defaults as seed_default_schedules
 from bot.services import Services
 from bot.target_settings import seed_default_targets
 from storage import orgs
 from storage import schedules as schedule_repo
+from storage import targets as targets_repo
 from storage.models import DutyRecord, Leave, Member, Org, OrgKind, Target
 
 KIND_LABEL = {"nudge": "提醒", "digest": "工作摘要", "escalation": "督促"}
@@ -201,11 +204,8 @@ async def build_demo(
             )
             next_id += 1
 
-        # A few gaps: two cadres who stopped reporting three weeks ago, one who never did.
-        cadres = [m for m in members if m.role == "cadre" and m.telegram_id >= 910_000]
-        quiet_since = {m.id: now.date() - dt.timedelta(days=21) for m in cadres[3:5]}
-        quiet_since[cadres[7].id] = now.date() - dt.timedelta(days=WEEKS * 7 + 1)
         # Leave: one cadre away for two weeks in the middle, one on leave now.
+        cadres = _demo_cadres(members)
         leaves = [
             Leave(
                 member_id=cadres[1].id,  # type: ignore[arg-type]
@@ -221,33 +221,58 @@ async def build_demo(
             ),
         ]
         session.add_all(leaves)
-        away = {(lv.member_id, lv.start, lv.end) for lv in leaves}
+    first = dt.datetime.combine(now.date() - dt.timedelta(days=WEEKS * 7), dt.time(0), tzinfo=now.tzinfo)
+    records = await simulate_reports(services, start=first, end=now, built_at=now, personas=True, seed=seed)
+    return DemoFacts(orgs=len(by_name), people=len(members), records=records, leaves=len(leaves))
 
+
+def _demo_cadres(members: Iterable[Member]) -> list[Member]:
+    return sorted(
+        (m for m in members if m.role == "cadre" and m.telegram_id >= 910_000), key=lambda m: m.telegram_id
+    )
+
+
+async def simulate_reports(
+    services: Services,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    built_at: dt.datetime,
+    personas: bool = False,
+    seed: int = 16,
+) -> int:
+    """The demo office's own reports sent in (start, end], stored as their check-ins would be; how
+    many records. Each person's week is drawn from its own seed, so the same week comes out the
+    same however time is cut. A few gaps: two cadres stopped three weeks before `built_at`, one
+    never reported; nobody reports on leave. The console's people report only in the history
+    (`personas`), and its cadre never: what they do is up to whoever types."""
+    if end <= start:
+        return 0
+    tz = end.tzinfo
+    async with services.session() as session:
+        members = sorted(await orgs.list_members(session=session), key=lambda m: m.telegram_id)
+        cadres = _demo_cadres(members)
+        quiet_since = {m.id: built_at.date() - dt.timedelta(days=21) for m in cadres[3:5]}
+        if len(cadres) > 7:
+            quiet_since[cadres[7].id] = dt.date.min
+        away = await _leave_days(session, [m.id for m in members if m.id is not None], start, end)
+        reports = {"cadre": _CADRE_REPORTS, "secretary": _SECRETARY_REPORTS, "admin": _ADMIN_REPORTS}
         records = 0
-        message_id = 1
-        first_day = now.date() - dt.timedelta(days=WEEKS * 7)
-        monday = first_day - dt.timedelta(days=first_day.weekday())
-        for member in members:
-            reports = {"cadre": _CADRE_REPORTS, "secretary": _SECRETARY_REPORTS, "admin": _ADMIN_REPORTS}
-            if member.telegram_id < 910_000 and member.role == "cadre":
-                continue  # the console's own cadre starts with a clean slate: their first check-in shows
-            for week in range(WEEKS + 1):
-                for text, rate, weekday in reports.get(member.role, _CADRE_REPORTS):
-                    if rng.random() >= rate:
+        monday = start.date() - dt.timedelta(days=start.date().weekday())
+        while monday <= end.date():
+            for member in members:
+                if member.telegram_id < 910_000 and (not personas or member.role == "cadre"):
+                    continue
+                rng = random.Random(f"{seed}:{member.telegram_id}:{monday.isoformat()}")
+                for index, (text, rate, weekday) in enumerate(reports.get(member.role, _CADRE_REPORTS)):
+                    roll, hour, minute = rng.random(), 17 + rng.randrange(4), rng.randrange(60)
+                    day = monday + dt.timedelta(days=weekday)
+                    sent = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
+                    if roll >= rate or not start < sent <= end:
                         continue
-                    day = monday + dt.timedelta(days=week * 7 + weekday)
-                    if day < first_day or day > now.date():
+                    if day >= quiet_since.get(member.id, dt.date.max) or (member.id, day) in away:
                         continue
-                    if day >= quiet_since.get(member.id, day + dt.timedelta(days=1)):
-                        continue
-                    if any(m == member.id and start <= day <= end for m, start, end in away):
-                        continue
-                    sent = dt.datetime.combine(day, dt.time(17 + rng.randrange(4), rng.randrange(60)))
-                    sent = sent.replace(tzinfo=now.tzinfo)
-                    if sent > now:
-                        continue
-                    parsed = services.parser.parse(text, sent)
-                    for index, rec in enumerate(parsed.records):
+                    for activity, rec in enumerate(services.parser.parse(text, sent).records):
                         session.add(
                             DutyRecord(
                                 member_id=member.id,  # type: ignore[arg-type]
@@ -261,15 +286,27 @@ async def build_demo(
                                 issues_fixed=rec.issues_fixed,
                                 source_text=text,
                                 chat_id=member.telegram_id,
-                                message_id=message_id,
-                                activity_index=index,
+                                message_id=day.toordinal() * 8 + index,
+                                activity_index=activity,
                                 created_at=sent.astimezone(dt.UTC),
                                 updated_at=sent.astimezone(dt.UTC),
                             )
                         )
                         records += 1
-                    message_id += 1
-    return DemoFacts(orgs=len(by_name), people=len(members), records=records, leaves=len(leaves))
+            monday += dt.timedelta(days=7)
+    return records
+
+
+async def _leave_days(
+    session: AsyncSession, member_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> set[tuple[int | None, dt.date]]:
+    days: set[tuple[int | None, dt.date]] = set()
+    day = start.date()
+    while day <= end.date():
+        for member_id in await targets_repo.members_on_leave(session=session, member_ids=member_ids, on=day):
+            days.add((member_id, day))
+        day += dt.timedelta(days=1)
+    return days
 
 
 # --- look-ups for the console ------------------------------------------------------------------

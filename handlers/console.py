@@ -38,7 +38,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import parse_jump
-from bot.demo import build_demo, chat_names, job_label, member_by_name, seed_demo
+from bot.demo import build_demo, chat_names, job_label, member_by_name, seed_demo, simulate_reports
 from bot.recurrence import format_fire
 from bot.services import Services
 from handlers.memory_api import ApiCall, MemoryBotAPI
@@ -137,7 +137,8 @@ class Console:
         # Virtual scheduler state: the last time each job ran, and where time stood.
         self._fired: dict[str, dt.datetime] = {}
         self._cursor = self.clock.now()
-        self._firing: str | None = None
+        # With the demo office: when it was built, and up to when its people have reported.
+        self._demo_built: dt.datetime | None = None
         # Update and message ids only grow, across sessions too: the database keeps earlier
         # sessions' check-ins and commands, and a reused id would read as Telegram redelivering.
         # Message ids stay below 2**31 as Telegram's do: eight per second since 2026 (room for years).
@@ -164,6 +165,8 @@ class Console:
                 )
                 if built is None:
                     self._note(f"这个数据库里已经有「{DEMO_ROOT}」，沿用其中的数据，不再生成示范单位。")
+                else:
+                    self._demo_built = self.clock.now()
             await start_services(self.app, migrate=False)
             try:
                 if services.scheduler is not None:
@@ -445,6 +448,7 @@ class Console:
             when, name, job = min(due, key=lambda item: (item[0], item[1]))
             if when > self.clock.now():
                 self.clock.set(when)
+            await self._office_reports(when)
             self._cursor = when
             self._fired[job.job.id] = when
             fired += 1
@@ -456,8 +460,16 @@ class Console:
                     await job.run(self.app)
         if target > self.clock.now():
             self.clock.set(target)
+        await self._office_reports(target)
         self._cursor = max(self._cursor, target)
         return fired
+
+    async def _office_reports(self, until: dt.datetime) -> None:
+        """The demo office goes on working while time moves: its people's reports up to `until`
+        are stored before any job that runs then (the console's own people only do what is typed)."""
+        if self._demo_built is None or until <= self._cursor:
+            return
+        await simulate_reports(self.app.bot_data, start=self._cursor, end=until, built_at=self._demo_built)
 
     async def _run_job(self, job: Any, name: str, when: dt.datetime, *, announce: bool) -> None:
         before = len(self.api.calls)

@@ -4,6 +4,7 @@ that open, edits, photos, the group chat, a newcomer, and any line typed (blank 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -200,3 +201,20 @@ def test_line_reader_keeps_long_lines_and_survives_a_split_character() -> None:
     assert reader.read("") == "\ufffd\n", "a cut character becomes U+FFFD, no crash"
     assert reader.read("") == "最后"
     assert reader.read("") is None
+
+
+async def test_the_demo_office_goes_on_reporting_while_time_moves(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    settings = settings.model_copy(update={"backup_keep": 0})
+    console = Console(Services(settings, clock), out, files_dir=tmp_path)
+    async with console.running(migrate=False, demo=True):
+        session = Session(console, out)
+        await session.say("/clock 2026-12-07 10:00")  # Friday 27 Nov -> Monday 7 Dec
+        await session.say("/as 管理员")
+        digest = await session.say("/digest 上周")  # 30 Nov - 6 Dec: all after the build
+    assert "📊 示范党委 · 11月30日—12月6日" in digest
+    reported = re.search(r"报告 (\d+)/\d+ 人", digest)
+    assert reported and int(reported.group(1)) >= 15, digest[:300]
+    assert "张党员" in digest.split("未报告", 1)[1], "the console's cadre reports only what is typed"
