@@ -198,7 +198,7 @@ class Console:
         )
         self.names = await chat_names(services)
         self.names.setdefault(PERSONAS["newcomer"].telegram_id, PERSONAS["newcomer"].name)
-        self.names.setdefault(GROUP_CHAT_ID, GROUP_TITLE)
+        self.names[GROUP_CHAT_ID] = GROUP_TITLE
 
     # --- output ------------------------------------------------------------------------------
     @property
