@@ -1,11 +1,12 @@
 # make run   — start the bot (the console chat, `dutybot console`, when no TELEGRAM_BOT_TOKEN is configured)
+# make demo  — the console chat on a demo office with eight weeks of history
 # make test  — lint, then the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test lint format eval bench bench-all clean
+.PHONY: run console demo test lint format eval bench bench-all clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,6 +22,11 @@ run: $(STAMP)
 
 console: $(STAMP)
 	$(BIN)/python -m bot console
+
+# The console on a demo office (a 党委, two 总支, six branches, forty people, eight weeks of
+# history), rebuilt from nothing each time in data/demo.sqlite3.
+demo: $(STAMP)
+	$(BIN)/python -m bot demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

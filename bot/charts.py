@@ -33,19 +33,55 @@ _lock = threading.Lock()
 
 @cache
 def cjk_font_path() -> str | None:
-    """Path of a font that can draw Chinese, or None (logged once)."""
+    """Path of a font that can draw Chinese, or None; which one is logged once.
+
+    matplotlib lists the fonts it found when it built its cache; a CJK font installed after that
+    (`apt-get install fonts-noto-cjk` on a machine that already drew a chart) is not in the list.
+    When the list has none, the system's font files that are not in it yet are added and the
+    search is repeated, so no cache needs deleting by hand."""
     from matplotlib import font_manager
 
-    fonts = font_manager.fontManager.ttflist
+    found = _find_cjk(font_manager.fontManager.ttflist)
+    if found is None:
+        added = _add_new_system_fonts(font_manager)
+        if added:
+            found = _find_cjk(font_manager.fontManager.ttflist)
+            if found is not None:
+                log.info("a CJK font installed after matplotlib's font cache was built was picked up")
+    if found is None:
+        log.warning("no CJK font found; digests are sent without a chart (install fonts-noto-cjk)")
+        return None
+    name, path = found
+    log.info("charts use the font %s (%s)", name, path)
+    return path
+
+
+def _find_cjk(fonts: Sequence[object]) -> tuple[str, str] | None:
+    entries = [(str(getattr(f, "name", "")), str(getattr(f, "fname", ""))) for f in fonts]
     for family in PREFERRED_FONTS:
-        for entry in fonts:
-            if entry.name == family:
-                return str(entry.fname)
-    for entry in fonts:
-        if any(tag in entry.name for tag in ("CJK", "Hei", "Han Sans", "Song", "Kai")):
-            return str(entry.fname)
-    log.warning("no CJK font found; digests are sent without a chart (install fonts-noto-cjk)")
+        for name, path in entries:
+            if name == family:
+                return name, path
+    for name, path in entries:
+        if any(tag in name for tag in ("CJK", "Hei", "Han Sans", "Song", "Kai")):
+            return name, path
     return None
+
+
+def _add_new_system_fonts(font_manager: object) -> int:
+    """Add to matplotlib's font list the system font files it does not know yet; how many."""
+    manager = font_manager.fontManager  # type: ignore[attr-defined]
+    known = {str(entry.fname) for entry in manager.ttflist}
+    added = 0
+    for path in font_manager.findSystemFonts():  # type: ignore[attr-defined]
+        if path in known:
+            continue
+        try:
+            manager.addfont(path)
+            added += 1
+        except Exception:  # a broken font file: matplotlib skips those too
+            log.debug("font file %s could not be read", path)
+    return added
 
 
 def bar_chart_png(

@@ -38,6 +38,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--database-url", help=f"the console's own database (default {CONSOLE_DATABASE}; never DATABASE_URL)"
     )
 
+    demo = sub.add_parser(
+        "demo", help="the console chat on a demo office with eight weeks of history (rebuilt each time)"
+    )
+    demo.add_argument("--database-url", help=f"the demo's own database (default {DEMO_DATABASE}, rebuilt)")
+
     parse = sub.add_parser("parse", help="parse check-in messages")
     parse.add_argument("--jsonl", action="store_true", help='read {"id","text","ref"} lines on stdin')
     parse.add_argument("--ref", help="send time for a single message, 'YYYY-MM-DD HH:MM' (default: now)")
@@ -57,6 +62,7 @@ def _add_feature_commands(sub: argparse._SubParsersAction) -> None:
 
 
 CONSOLE_DATABASE = "sqlite+aiosqlite:///data/console.sqlite3"
+DEMO_DATABASE = "sqlite+aiosqlite:///data/demo.sqlite3"
 
 
 def _run(*, webhook: bool) -> int:
@@ -87,24 +93,41 @@ def _run(*, webhook: bool) -> int:
         return startup.report(error)
 
 
-def _console(database_url: str | None) -> int:
-    """`dutybot console`: the local console chat on its own SQLite database (never DATABASE_URL)."""
+def _console(database_url: str | None, *, demo: bool = False) -> int:
+    """`dutybot console`: the local console chat on its own SQLite database (never DATABASE_URL).
+    `dutybot demo`: the same on a demo office with history, rebuilt from nothing each time.
+
+    The console's clock is wall time that `/clock` can move forward; its database is a
+    playground, so it takes no nightly backups."""
     from bot import startup
+    from bot.clock import OffsetClock
     from bot.logs import configure_logging
     from bot.services import Services
 
+    default = DEMO_DATABASE if demo else CONSOLE_DATABASE
     try:
         settings = startup.load_settings().model_copy(
-            update={"database_url": database_url or CONSOLE_DATABASE, "telegram_bot_token": None}
+            update={"database_url": database_url or default, "telegram_bot_token": None, "backup_keep": 0}
         )
         _check_rules(settings)
         startup.check_database_url(settings)
     except startup.StartupError as error:
         return startup.report(error)
+    if demo and database_url is None:
+        _remove_sqlite(DEMO_DATABASE)
     configure_logging(settings)
     from handlers.console import run_console
 
-    return run_console(Services(settings))
+    return run_console(Services(settings, OffsetClock(settings.tz)), demo=demo)
+
+
+def _remove_sqlite(url: str) -> None:
+    """Delete a SQLite database file (and its WAL companions) so it is built again."""
+    from pathlib import Path
+
+    path = Path(url.split(":///", 1)[1])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _check_rules(settings: Settings) -> None:
@@ -133,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(webhook=getattr(args, "webhook", False))
     if command == "console":
         return _console(args.database_url)
+    if command == "demo":
+        return _console(args.database_url, demo=True)
     handler = getattr(args, "handler", None)
     if handler is None:
         _build_parser().print_help()

@@ -30,8 +30,10 @@ class Settings(BaseSettings):
     rules_path: Path | None = None
     log_level: str = "INFO"
 
-    # Check-in flood control: at most this many messages per user in the window.
+    # Flood control per user and window: check-ins past flood_max_messages are stored without a
+    # card each; commands are counted apart, and each one past flood_max_commands is answered.
     flood_max_messages: int = 20
+    flood_max_commands: int = 60
     flood_window_seconds: float = 60.0
 
     # Scheduling and nudges.

@@ -49,6 +49,7 @@ class Services:
         self.clock: Clock = clock or SystemClock(settings.tz)
         self.metrics = Metrics()
         self.flood = FloodLimiter(settings.flood_max_messages, settings.flood_window_seconds)
+        self.command_flood = FloodLimiter(settings.flood_max_commands, settings.flood_window_seconds)
         # The statutory calendar with the admins' overrides (reloaded when they change).
         self.calendar = WorkCalendar()
         # Whether this process runs the scheduler; replaced by an elected one with PostgreSQL.

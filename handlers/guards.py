@@ -4,9 +4,11 @@
   button); `reply_private` keeps data out of groups.
 - Who the sender is and what they may do are `bot.members` and `bot.roles`; their names (and the
   refusal texts) are re-exported here for the handlers that import them from this module.
-- The flood guard counts every message per user in a sliding window (injected clock). Over the
-  limit, check-ins are still stored but get no card of their own, commands are not run, and the user
-  gets one polite notice per window saying so: nothing is lost silently.
+- The flood guard counts messages per user in a sliding window (injected clock), check-ins and
+  commands apart. Past the check-in limit, check-ins are still stored but get no card of their own
+  and the user gets one polite notice per window. Commands have their own, higher limit (an admin
+  setting things up is not slowed by a burst of check-ins); each command past it is answered with
+  a notice naming it. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FLOOD_NOTICE = "您发得有点快，我先不逐条回复了：工作记录照常保存，命令请过一会儿再发。稍后发送 /my 可以查看已保存的记录。"
+FLOOD_NOTICE = "您发得有点快，我先不逐条回复了：工作记录照常保存。稍后发送 /my 可以查看已保存的记录。"
+COMMAND_FLOOD_NOTICE = "⏳ 这条命令没有执行：{command}\n一分钟内的命令太多了，请过一会儿再发。"
 OPEN_PRIVATE = "请先私聊我发送 /start，我再把结果私信给您。"
 
 
@@ -126,17 +129,20 @@ async def once_guard(update: Update, context: Ctx) -> None:
 
 
 async def flood_guard(update: Update, context: Ctx) -> None:
-    """Count each new message; over the limit, stop commands here (check-ins go on, card-less)."""
+    """Count each new message. Check-ins over their limit go on, card-less (the check-in handler
+    asks `flooding`); a command over the command limit is answered here, naming it, and not run."""
     message = update.message
     user = update.effective_user
     if message is None or user is None or user.is_bot:
         return
     now = context.bot_data.clock.now().timestamp()
-    if not context.bot_data.flood.hit(user.id, now):
-        return
     text = message.text or ""
-    if text.startswith("/"):
-        await notify_flood_once(update, context)
+    if not text.startswith("/"):
+        context.bot_data.flood.hit(user.id, now)
+        return
+    if context.bot_data.command_flood.hit(user.id, now):
+        command = text.split(maxsplit=1)[0][:40]
+        await message.reply_text(COMMAND_FLOOD_NOTICE.format(command=html.escape(command)))
         raise ApplicationHandlerStop
 
 

@@ -50,7 +50,7 @@ def test_console_check_in_buttons_and_personas(tmp_path: Path) -> None:
     assert "现在的身份：王管理员（管理员）" in out
     assert "现在的身份：李书记（书记）" in out, "roles may be named in Chinese"
     assert "示范党委（党委）· 1人" in out and "└ 第一支部（党支部）· 2人" in out
-    assert "用法：/as cadre" in out
+    assert "用法：/as 党员" in out
     assert "<" not in out.replace("<b>18</b>", ""), "HTML tags are stripped from the bot's replies"
 
 

@@ -164,6 +164,7 @@ async def test_without_a_cjk_font_the_digest_is_text_only_with_one_log_line(
     from matplotlib import font_manager
 
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])  # none on the machine
     charts.cjk_font_path.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="bot.charts"):
