@@ -45,10 +45,11 @@ async def seed_demo(
         branch_org = await orgs.get_org_by_name(session=session, name=branch)
         if branch_org is None:
             branch_org = await orgs.create_org(session=session, name=branch, parent=root_org)
-        if group_chat_id is not None and branch_org.group_chat_id is None:
+        if group_chat_id is not None and branch_org.id not in await orgs.group_counts(session=session):
             if await orgs.get_org_by_group_chat(session=session, chat_id=group_chat_id) is None:
-                branch_org.group_chat_id = group_chat_id
-                session.add(branch_org)
+                await orgs.bind_group_chat(
+                    session=session, chat_id=group_chat_id, org=branch_org, by=None, now=services.clock.now()
+                )
         for telegram_id, name, in_root, role in people:
             if await orgs.get_member(session=session, telegram_id=telegram_id) is None:
                 org = root_org if in_root else branch_org
@@ -314,9 +315,10 @@ async def chat_names(services: Services) -> dict[int, str]:
     """Every member's private chat and every bound group, by name."""
     async with services.session() as session:
         names = {m.telegram_id: m.name for m in await orgs.list_members(session=session)}
-        for org in await orgs.list_orgs(session=session):
-            if org.group_chat_id is not None:
-                names[org.group_chat_id] = f"{org.name}群"
+        by_id = {org.id: org for org in await orgs.list_orgs(session=session)}
+        for chat_id, org_id in await orgs.group_chats(session=session):
+            if org_id in by_id:
+                names[chat_id] = f"{by_id[org_id].name}群"
     return names
 
 

@@ -236,6 +236,12 @@ async def move_groups(*, session: AsyncSession, from_id: int, to_id: int | None)
     return len(rows)
 
 
+async def group_chats(*, session: AsyncSession) -> list[tuple[int, int]]:
+    """Every bound group chat as (chat id, org id)."""
+    query = select(col(GroupChat.chat_id), col(GroupChat.org_id)).order_by(col(GroupChat.chat_id))
+    return [(int(chat_id), int(org_id)) for chat_id, org_id in (await session.execute(query)).all()]
+
+
 async def group_counts(*, session: AsyncSession) -> dict[int, int]:
     """Bound group chats per org id."""
     query = select(col(GroupChat.org_id), func.count()).group_by(col(GroupChat.org_id))
