@@ -344,4 +344,6 @@ async def job_label(services: Services, job_name: str, when: dt.datetime) -> str
         return f"{head} · 稍后提醒"
     if kind == "backup":
         return f"{head} · 夜间备份"
+    if kind == "suggest":
+        return f"{head} · 规则建议"
     return f"{head} · {job_name}"

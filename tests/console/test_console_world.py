@@ -68,11 +68,13 @@ async def test_a_jump_runs_every_job_due_on_the_way_in_order(con: Session) -> No
     nudge = out.index("⏰ 11月27日 周五 16:00 · 提醒")
     digest = out.index("⏰ 11月30日 周一 9:00 · 工作摘要")
     escalation = out.index("⏰ 11月30日 周一 9:30 · 督促")
+    suggestions = out.index("⏰ 11月30日 周一 9:30 · 规则建议")
     assert nudge < digest < escalation
+    assert digest < suggestions, "the admins' weekly rule suggestions run on the way too"
     # the secretary's own nudge is printed as it arrives, between its job and the next one
     assert nudge < out.index("📌") < digest
     assert digest < out.index("📊 第一支部") < escalation
-    assert "现在是 2026-11-30 11月30日 周一 10:00（途中运行 3 项计划任务）" in out
+    assert "现在是 2026-11-30 11月30日 周一 10:00（途中运行 4 项计划任务）" in out
     assert con.console.clock.now().strftime("%Y-%m-%d %H:%M") == "2026-11-30 10:00"
     again = await con.say("/clock +1h")
     assert "⏰" not in again, "nothing runs twice"
