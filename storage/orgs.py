@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import AuditLog, GroupChat, Member, Org, OrgKind, Role, Schedule
+from storage.text import storable
 
 
 async def create_org(
@@ -74,7 +75,12 @@ def org_path(orgs: Sequence[N], org: N) -> str:
 
 def match_orgs(orgs: Sequence[N], text: str) -> list[N]:
     """The orgs `text` can mean: a name, the end of a path (`第二党委/第一支部`, `/第二党委/第一支部`
-    from the root), or `#12` (an id, as the choice buttons write it)."""
+    from the root), or `#12` (an id, as the choice buttons write it). A name written exactly as
+    stored wins (one holding a "/" from before paths; NUL is never stored, so it is not compared)."""
+    text = storable(text)
+    exact = [o for o in orgs if o.name == text]
+    if exact:
+        return exact
     text = text.strip()
     if text.startswith("#") and text[1:].isascii() and text[1:].isdigit():
         return [o for o in orgs if o.id == int(text[1:])]
