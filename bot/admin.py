@@ -134,7 +134,11 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
             if parent is None:
                 raise UnknownOrg(parent_name, parent=True)
         created = await orgs.create_org(
-            session=session, name=name, parent=parent, kind=kind_from_name(name, parent)
+            session=session,
+            name=name,
+            parent=parent,
+            kind=kind_from_name(name, parent),
+            counting_start=services.clock.now().date(),
         )
         bound = actor is None
         if actor is None:

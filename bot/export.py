@@ -1,7 +1,9 @@
 """The Excel ledger (台账): what was entered once, exported for the assessment.
 
-Sheets: 汇总 (org × category, with the targets of each org and their completion), 台账 (every
-record of the period) and 未报告 (members without a record). Chinese headers, a frozen header row,
+Sheets: 汇总 (org × category, with each org's targets: the state of the one period the export
+covers, or how many of its periods were met), 台账 (every record of the period), 指标完成 (each
+target's own state in each of its periods: a month's row shows that month, counting only records
+dated in it) and 未报告 (members without a record). Chinese headers, a frozen header row,
 column widths and date formats set. Every export is written to the audit log.
 """
 
@@ -20,16 +22,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import UNIT, Scope, SilentMember, asker_scope, silent_members
-from bot.periods import PERIOD_NAMES
-from bot.periods_parse import Period
+from bot.digest import UNIT, FuturePeriod, Scope, SilentMember, asker_scope, silent_members
+from bot.periods import PERIOD_NAMES, period_bounds
+from bot.periods_parse import Period, period_text
 from storage import stats
+from storage import targets as target_repo
 from storage.models import ORG_KIND_NAMES, ROLE_NAMES, Member
 from storage.orgs import audit
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
+    from bot.targets import TargetStatus
 
 LEDGER_HEADERS = (
     "组织",
@@ -47,6 +51,8 @@ LEDGER_HEADERS = (
     "修改时间",
 )
 LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17)
+PER_PERIOD_HEADERS = ("组织", "指标", "周期", "期间", "完成次数", "要求次数", "状态")
+PER_PERIOD_WIDTHS = (18, 14, 8, 18, 8, 8, 8)
 SILENT_HEADERS = ("组织", "姓名", "身份", "情况", "连续未报告")
 SILENT_WIDTHS = (18, 10, 8, 10, 12)
 STATUS_NAMES = {"silent": "未报告", "leave": "请假", "unreachable": "无法送达"}
@@ -57,6 +63,7 @@ STATE_NAMES = {
     "overdue": "未完成",
     "excused": "请假",
     "exempt": "不涉及",
+    "not_started": "未起算",
 }
 
 
@@ -100,6 +107,7 @@ class _Sheets:
     ledger: list[stats.LedgerRow]
     silent: list[SilentMember]
     streak_unit: str
+    per_period: list[list[object]]
 
 
 def export_filename(scope: Scope, period: Period) -> str:
@@ -117,8 +125,6 @@ async def _gather(
     categories: dict[str, str],
     limit: int | None,
 ) -> _Sheets:
-    from bot.targets import members_statuses, statuses_for_orgs
-
     rs = scope.records
     all_orgs = {o.id: o for o in await stats.org_rows(session=session)}
     counts = await stats.category_counts(session=session, scope=rs, start=period.start, end=period.end)
@@ -128,15 +134,9 @@ async def _gather(
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
     if scope.member_id is not None:
         members = [m for m in members if m.id == scope.member_id]
-    on = min(period.end, today)
-    if scope.member_id is None:
-        statuses = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
-    else:
-        statuses = {
-            scope.root_id: (await members_statuses(session=session, members=members, on=on)).get(
-                scope.member_id, []
-            )
-        }
+    statuses = await _period_statuses(
+        session=session, scope=scope, members=members, period=period, today=today
+    )
     target_columns: dict[tuple[int, str], str] = {}
     for found in statuses.values():
         for s in found:
@@ -144,6 +144,19 @@ async def _gather(
                 (s.target_id, s.subject), f"{s.name}（{PERIOD_NAMES.get(s.period, s.period)}{s.required}次）"
             )
     columns = sorted(target_columns)
+    per_period = [
+        [
+            all_orgs[org_id].name,
+            s.name,
+            PERIOD_NAMES.get(s.period, s.period),
+            period_text(s.period_start, s.period_end),
+            s.done,
+            s.required,
+            STATE_NAMES.get(s.state, s.state),
+        ]
+        for org_id in (scope.org_ids if scope.member_id is None else (scope.root_id,))
+        for s in sorted(statuses.get(org_id, []), key=lambda s: (s.target_id, s.subject, s.period_start))
+    ]
     per_org: dict[int, Counter[str]] = defaultdict(Counter)
     for c in counts:
         per_org[c.org_id][c.category] += c.records
@@ -153,10 +166,7 @@ async def _gather(
     for org_id in org_ids:
         org = all_orgs[org_id]
         tally = per_org.get(org_id, Counter())
-        cells: dict[tuple[int, str], str] = {
-            (s.target_id, s.subject): f"{s.done}/{s.required} {STATE_NAMES.get(s.state, s.state)}"
-            for s in statuses.get(org_id, [])
-        }
+        cells = _summary_cells(statuses.get(org_id, []))
         rows.append(
             [
                 org.name,
@@ -177,7 +187,62 @@ async def _gather(
             members=members,
             org_names={o.id: o.name for o in all_orgs.values()},
         )
-    return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"))
+    return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"), per_period)
+
+
+async def _period_statuses(
+    *, session: AsyncSession, scope: Scope, members: list[stats.MemberRow], period: Period, today: dt.date
+) -> dict[int, list[TargetStatus]]:
+    """Each target's state in each of its own periods that overlap the export (up to today), per
+    org (or for the member), counting only records dated in that period and in the export."""
+    from bot.targets import closed_state, members_statuses, statuses_for_orgs
+
+    kinds = sorted({t.period for t in await target_repo.list_targets(session=session)})
+    last = min(period.end, today)
+    out: dict[int, list[TargetStatus]] = defaultdict(list)
+    for kind in kinds:
+        day = period.start
+        while day <= last:
+            start, end = period_bounds(kind, day)
+            on, until = min(today, end), min(end, period.end)
+            if scope.member_id is None:
+                found = await statuses_for_orgs(
+                    session=session,
+                    org_ids=list(scope.org_ids),
+                    on=on,
+                    period_of=start,
+                    period=kind,
+                    until=until,
+                )
+            else:
+                mine = await members_statuses(
+                    session=session, members=members, on=on, period_of=start, period=kind, until=until
+                )
+                found = {scope.root_id: mine.get(scope.member_id, [])}
+            for org_id, statuses in found.items():
+                out[org_id].extend(closed_state(s, today) for s in statuses if s.period_start == start)
+            day = end + dt.timedelta(days=1)
+    return out
+
+
+def _summary_cells(statuses: Sequence[TargetStatus]) -> dict[tuple[int, str], str]:
+    """One cell per target: its state when the export covers one of its periods, else how many of
+    its periods were met (periods before the 起算日期 or on leave left out)."""
+    from bot.targets import UNCOUNTED
+
+    grouped: dict[tuple[int, str], list[TargetStatus]] = defaultdict(list)
+    for s in statuses:
+        grouped[(s.target_id, s.subject)].append(s)
+    cells = {}
+    for key, group in grouped.items():
+        if len(group) == 1:
+            s = group[0]
+            cells[key] = f"{s.done}/{s.required} {STATE_NAMES.get(s.state, s.state)}"
+            continue
+        counted = [s for s in group if s.state not in UNCOUNTED and not s.open]
+        met = sum(1 for s in counted if s.state in ("done", "exempt"))
+        cells[key] = f"达标 {met}/{len(counted)} 期" if counted else "未起算"
+    return cells
 
 
 def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str, str]) -> bytes:
@@ -244,6 +309,10 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
                 formatted(ledger, _local(r.updated_at, tz), "yyyy-mm-dd hh:mm"),
             ]
         )
+
+    per_period = sheet("指标完成", PER_PERIOD_HEADERS, PER_PERIOD_WIDTHS)
+    for row in sheets.per_period:
+        per_period.append([text(per_period, v) if isinstance(v, str) else v for v in row])
 
     silent = sheet("未报告", SILENT_HEADERS, SILENT_WIDTHS)
     for s in sheets.silent:
@@ -325,6 +394,8 @@ async def asked_export(
     Raises ScopeError when the asker may not see it, ExportTooLarge beyond LEDGER_LIMIT records.
     """
     today = services.clock.now().date()
+    if period.start > today:
+        raise FuturePeriod(period)
     async with services.session(read_only=True) as session:
         scope, member = await asker_scope(
             session=session, services=services, telegram_id=telegram_id, org_name=org_name, org_id=org_id

@@ -129,7 +129,13 @@ async def redeem(
         return RedeemResult(Redeem.used_up)
     if member is None:
         member = await orgs.create_member(
-            session=session, telegram_id=telegram_id, name=name, org=org, role=invite.role, username=username
+            session=session,
+            telegram_id=telegram_id,
+            name=name,
+            org=org,
+            role=invite.role,
+            username=username,
+            joined_on=now.date(),
         )
         outcome = Redeem.joined
     else:

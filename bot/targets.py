@@ -10,7 +10,10 @@ Whom it binds:
   (None: any); only the member's own records count.
 
 State of one target for one subject, evaluated on date `on` for the period containing `period_of`
-(default: `on`), in this order:
+(default: `on`), counting the records dated in the period up to `until` (default: its last day),
+in this order:
+0. not_started – the period ended before the subject's figures count: the org's 起算日期 (for a
+              member also their joining day); neither missed nor a gap;
 1. excused  – the member is on leave on `on` (member statuses only; never for an org);
 2. done     – done >= required;
 3. exempt   – an exemption (本期不涉及) is recorded for the target and period (for an org target:
@@ -27,7 +30,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,7 +46,9 @@ from storage.models import Member, Org, Target
 DATA_FILE = Path(__file__).resolve().parent / "data" / "targets.json"
 # At risk when the days left are at most this many per missing record.
 AT_RISK_DAYS: dict[str, int] = {"week": 2, "month": 7, "quarter": 21, "year": 60}
-STATES: tuple[str, ...] = ("done", "due", "at_risk", "overdue", "excused", "exempt")
+STATES: tuple[str, ...] = ("done", "due", "at_risk", "overdue", "excused", "exempt", "not_started")
+# States that neither count as done nor as missed (left out of tallies and readiness).
+UNCOUNTED: tuple[str, ...] = ("excused", "not_started")
 
 
 @cache
@@ -90,7 +95,7 @@ class TargetStatus:
     period_start: dt.date
     period_end: dt.date
     days_left: int  # (period_end - on).days; negative when asking about a period that has ended
-    state: str  # done | due | at_risk | overdue | excused | exempt
+    state: str  # done | due | at_risk | overdue | excused | exempt | not_started
     subject: str  # member | org
     org_id: int
     member_id: int | None
@@ -118,6 +123,8 @@ class TargetStatus:
         tally = f"{self.done}/{self.required} 次"
         if self.state == "excused":
             return f"{label}：请假中，本期不作要求"
+        if self.state == "not_started":
+            return f"{label}：在起算日期之前，不作统计"
         if self.state == "exempt":
             return f"{label}：本期不涉及"
         if self.state == "done":
@@ -129,8 +136,26 @@ class TargetStatus:
         return f"{progress}，{left}"
 
 
-def state_of(*, required: int, done: int, period: str, days_left: int, excused: bool, exempt: bool) -> str:
+def closed_state(status: TargetStatus, today: dt.date) -> TargetStatus:
+    """A status judged on its period's last day, seen from `today`: unmet and ended, it is overdue."""
+    if status.open and status.period_end < today:
+        return replace(status, state="overdue")
+    return status
+
+
+def state_of(
+    *,
+    required: int,
+    done: int,
+    period: str,
+    days_left: int,
+    excused: bool,
+    exempt: bool,
+    started: bool = True,
+) -> str:
     """The state rule documented at the top of this module."""
+    if not started:
+        return "not_started"
     if excused:
         return "excused"
     if done >= required:
@@ -232,9 +257,10 @@ def _categories(rules: Sequence[_Rule]) -> list[str] | None:
 
 
 async def _tallies(
-    *, session: AsyncSession, by: str, ids: Sequence[int], rules: Sequence[_Rule]
+    *, session: AsyncSession, by: str, ids: Sequence[int], rules: Sequence[_Rule], until: dt.date | None
 ) -> dict[str, _Tally]:
-    """One tally per period used by `rules` (a query per period, not per subject)."""
+    """One tally per period used by `rules` (a query per period, not per subject), counting the
+    records dated in the period up to `until`."""
     out: dict[str, _Tally] = {}
     for period in sorted({r.period for r in rules}):
         same = [r for r in rules if r.period == period]
@@ -246,7 +272,7 @@ async def _tallies(
                     by=by,
                     ids=ids,
                     start=same[0].start,
-                    end=same[0].end,
+                    end=same[0].end if until is None else min(same[0].end, until),
                     categories=_categories(same),
                 )
             )
@@ -264,6 +290,7 @@ def _status(
     on: dt.date,
     excused: bool,
     exempt: bool,
+    start: dt.date | None,
 ) -> TargetStatus:
     days_left = (rule.end - on).days
     state = state_of(
@@ -273,6 +300,7 @@ def _status(
         days_left=days_left,
         excused=excused,
         exempt=exempt,
+        started=start is None or start <= rule.end,
     )
     return TargetStatus(
         target_id=rule.id,
@@ -304,9 +332,10 @@ async def statuses_for_orgs(
     on: dt.date,
     period_of: dt.date | None = None,
     period: str | None = None,
+    until: dt.date | None = None,
 ) -> dict[int, list[TargetStatus]]:
-    """Org-scoped targets of each org (by its kind), counting the org's own live records; with
-    `period`, only the targets counted per that period.
+    """Org-scoped targets of each org (by its kind), counting the org's own live records (dated up
+    to `until`, when given); with `period`, only the targets counted per that period.
 
     A handful of queries whatever the number of orgs. Orgs that do not exist are left out.
     """
@@ -317,13 +346,13 @@ async def statuses_for_orgs(
     if not rules or not out:
         return out
     ids = list(out)
-    tallies = await _tallies(session=session, by="org", ids=ids, rules=rules)
+    tallies = await _tallies(session=session, by="org", ids=ids, rules=rules, until=until)
     exempt = await repo.exemptions_by_org(
         session=session, org_ids=ids, target_ids=[r.id for r in rules], starts=[r.start for r in rules]
     )
     by_kind: dict[str | None, list[_Rule]] = {}
     for org_id in ids:
-        kind = kinds[org_id]
+        kind, start = kinds[org_id]
         if kind not in by_kind:
             by_kind[kind] = [r for r in rules if binds_org(r, org_kind=kind)]
         out[org_id] = [
@@ -336,6 +365,7 @@ async def statuses_for_orgs(
                 on=on,
                 excused=False,
                 exempt=(org_id, r.id, r.start) in exempt,
+                start=start,
             )
             for r in by_kind[kind]
         ]
@@ -377,6 +407,8 @@ class Person(Protocol):
     def org_id(self) -> int: ...
     @property
     def role(self) -> str: ...
+    @property
+    def joined_on(self) -> dt.date | None: ...
 
 
 async def members_statuses(
@@ -387,6 +419,7 @@ async def members_statuses(
     period_of: dt.date | None = None,
     period: str | None = None,
     org_targets: bool = True,
+    until: dt.date | None = None,
 ) -> dict[int, list[TargetStatus]]:
     """The targets each member answers for, keyed by member id, in a handful of queries; with
     `period`, only the targets counted per that period; with org_targets=False, only member-scoped
@@ -394,18 +427,22 @@ async def members_statuses(
 
     Member-scoped targets binding the member's role and org kind count their own records; a
     secretary also answers for the org-scoped targets of their org (counting all its records).
-    A member on leave on `on` gets every status as "excused".
+    A member on leave on `on` gets every status as "excused"; periods ended before the member
+    joined (or their org's 起算日期) are "not_started".
     """
     period_of = period_of or on
     # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
     people = [(m.id, m.org_id, m.role) for m in members if m.id is not None]
+    joined = {m.id: m.joined_on for m in members if m.id is not None}
     out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}
     rules = _rules(
         (t for t in await _targets(session, period) if org_targets or t.scope == "member"), period_of
     )
     if not people or not rules:
         return out
-    kinds = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
+    facts = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
+    kinds = {org_id: kind for org_id, (kind, _) in facts.items()}
+    org_starts = {org_id: start for org_id, (_, start) in facts.items()}
     plans: dict[tuple[str, str | None], list[tuple[_Rule, bool]]] = {}
     for _, org_id, role in people:
         key = (role, kinds.get(org_id))
@@ -417,14 +454,14 @@ async def members_statuses(
     org_ids = sorted({org_id for _, org_id, role in people if _answers_for_org(role)})
 
     on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)
-    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules)
+    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules, until=until)
     member_exempt = await repo.exemptions_by_member(
         session=session,
         member_ids=bound,
         target_ids=[r.id for r in member_rules],
         starts=[r.start for r in member_rules],
     )
-    org_tallies = await _tallies(session=session, by="org", ids=org_ids, rules=org_rules)
+    org_tallies = await _tallies(session=session, by="org", ids=org_ids, rules=org_rules, until=until)
     org_exempt = (
         await repo.exemptions_by_org(
             session=session,
@@ -439,6 +476,8 @@ async def members_statuses(
     for mid, org_id, role in people:
         excused = mid in on_leave
         statuses = out[mid]
+        org_start = org_starts.get(org_id)
+        member_start = max(joined[mid] or dt.date.min, org_start or dt.date.min)
         for r, for_org in plans[(role, kinds.get(org_id))]:
             subject_id = org_id if for_org else mid
             tally, exempt = (org_tallies, org_exempt) if for_org else (member_tallies, member_exempt)
@@ -452,6 +491,7 @@ async def members_statuses(
                     on=on,
                     excused=excused,
                     exempt=(subject_id, r.id, r.start) in exempt,
+                    start=org_start if for_org else member_start,
                 )
             )
     return out

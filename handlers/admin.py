@@ -13,9 +13,13 @@ from bot.errors import Refused
 from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
 from handlers.context import Ctx
+from handlers.counting import org_counting_start
 from handlers.guards import answer_refusals, is_private, reply_private
 
-ORG_USAGE = "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
+ORG_USAGE = (
+    "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
+    "\n/org 起算日期 组织 [日期] — 查看或设置开始统计的日期"
+)
 MESSAGE_LIMIT = 3900
 TREE_HINT = "发送 /org list 查看组织树。"
 
@@ -34,6 +38,9 @@ async def org(update: Update, context: Ctx) -> None:
     sub = args[0].lower() if args else ""
     if sub == "list":
         await _org_list(update, context)
+        return
+    if sub == "起算日期":
+        await org_counting_start(update, context, args[1:])
         return
     if sub != "add" or len(args) < 2:
         await admin.authorize(context.bot_data, user, Role.admin)

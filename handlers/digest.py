@@ -163,7 +163,7 @@ async def readiness(update: Update, context: Ctx) -> None:
     request = _Request(update, context)
     args = list(context.args or [])
     year = request.today.year
-    if args and re.fullmatch(r"(20\d\d|2100)年?", args[0]):
+    if args and re.fullmatch(r"[1-9]\d{3}年?", args[0]):
         year = int(args.pop(0)[:4])
     elif args and args[0][:1].isdigit():
         await request.say(BAD_YEAR)

@@ -49,6 +49,9 @@ class Org(SQLModel, table=True):
     kind: str = Field(default=OrgKind.branch, max_length=20)
     # A Telegram group bound to this org (check-ins there are recorded for bound members).
     group_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    # 起算日期: the first local day the org's figures count (its creation, changeable by an admin);
+    # None counts every period.
+    counting_start: dt.date | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -66,6 +69,9 @@ class Member(SQLModel, table=True):
     # that list, they are demoted at the next start.
     admin_by_setting: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     role_before_admin: str | None = Field(default=None, max_length=20)
+    # The local day the member joined: periods ended before it are neither missed nor gaps (None:
+    # every period counts, as for members from before joining days were kept).
+    joined_on: dt.date | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -59,15 +59,13 @@ class MemberRow:
     org_id: int
     role: str
     unreachable: bool
-    # The join time as the driver returns it (SQLite: text, parsed only when needed; see joined).
-    created: Any
+    joined_on: dt.date | None
+    org_start: dt.date | None  # the org's 起算日期
 
     @property
-    def joined(self) -> dt.date:
-        """The day the member joined (UTC)."""
-        if isinstance(self.created, dt.datetime):
-            return self.created.date()
-        return dt.date.fromisoformat(str(self.created)[:10]) if self.created else dt.date.min
+    def start(self) -> dt.date:
+        """The first day this member's figures count: the later of joining and the org's start."""
+        return max(self.joined_on or dt.date.min, self.org_start or dt.date.min)
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,14 @@ async def category_counts(
     )
     rows = (await session.execute(query)).all()
     return [CategoryCount(int(o), c, k, int(n), int(f), int(x)) for o, c, k, n, f, x in rows]
+
+
+async def records_entered_after(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date, after: dt.datetime
+) -> int:
+    """Live records dated in [start, end] entered at or after `after` (late reports)."""
+    query = select(func.count()).where(*scope.conditions(start, end), col(DutyRecord.created_at) >= after)
+    return int((await session.execute(query)).scalar_one())
 
 
 async def reporting_member_ids(
@@ -182,21 +188,25 @@ async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -
     """Active members of the orgs (all orgs when None), ordered by org and id."""
     m = Member
     query = (
-        # created_at raw: parsing 10,000 SQLite timestamps costs more than the query
         select(
             id_col(m.id),
             col(m.name),
             col(m.org_id),
             col(m.role),
             col(m.unreachable),
-            type_coerce(m.created_at, String),
+            col(m.joined_on),
+            col(Org.counting_start),
         )
+        .join(Org, col(Org.id) == col(m.org_id))
         .where(col(m.active).is_(True))
         .order_by(col(m.org_id), col(m.id))
     )
     if org_ids is not None:
         query = query.where(col(m.org_id).in_(org_ids))
-    return [MemberRow(*row) for row in (await session.execute(query)).all()]
+    return [
+        MemberRow(i, n, o, r, u, _as_date(j) if j else None, _as_date(s) if s else None)
+        for i, n, o, r, u, j, s in (await session.execute(query)).all()
+    ]
 
 
 async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -> set[int]:
@@ -215,12 +225,18 @@ class OrgRow:
     name: str
     parent_id: int | None
     kind: str
+    counting_start: dt.date | None = None
 
 
 async def org_rows(*, session: AsyncSession) -> list[OrgRow]:
     """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs)."""
-    query = select(id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind)).order_by(col(Org.id))
-    return [OrgRow(*row) for row in (await session.execute(query)).all()]
+    query = select(
+        id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind), col(Org.counting_start)
+    ).order_by(col(Org.id))
+    return [
+        OrgRow(i, n, p, k, _as_date(s) if s else None)
+        for i, n, p, k, s in (await session.execute(query)).all()
+    ]
 
 
 async def ledger_rows(

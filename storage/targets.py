@@ -164,11 +164,16 @@ async def record_counts(
     return out
 
 
-async def org_kinds(*, session: AsyncSession, org_ids: Sequence[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
+async def org_kinds(
+    *, session: AsyncSession, org_ids: Sequence[int]
+) -> dict[int, tuple[str, dt.date | None]]:
+    """Each org's kind and 起算日期 (None: every period counts)."""
+    out: dict[int, tuple[str, dt.date | None]] = {}
     for part in chunks(sorted(set(org_ids))):
-        rows = await session.execute(select(id_col(Org.id), col(Org.kind)).where(col(Org.id).in_(part)))
-        out.update({row[0]: row[1] for row in rows})
+        rows = await session.execute(
+            select(id_col(Org.id), col(Org.kind), col(Org.counting_start)).where(col(Org.id).in_(part))
+        )
+        out.update({row[0]: (row[1], row[2]) for row in rows})
     return out
 
 

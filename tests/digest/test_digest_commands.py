@@ -62,7 +62,7 @@ async def test_readiness_button_and_command(harness) -> None:
     assert via_command.startswith("📋 <b>年度达标预览</b> · 第一党委 · 2026年（截至11月27日）")
     assert harness.replies(await harness.send(ADMIN, "/readiness 20x6"))[0].text.startswith("请写四位年份")
     text = harness.replies(await harness.send(ADMIN, "/readiness 2027"))[0].text
-    assert "该年度还没有开始" in text
+    assert "2027年还没有开始" in text
 
 
 async def test_in_a_group_the_answer_goes_to_private(harness) -> None:
