@@ -79,6 +79,20 @@ def canonical_form(keyword: str | None) -> str | None:
     return _alias_map().get(keyword, keyword)
 
 
+@cache
+def composites() -> dict[str, tuple[str, ...]]:
+    """Composite forms (三会一课) and the canonical forms they are made of, in ledger order."""
+    return {
+        name: tuple(canonical_form(form) or form for form in forms)
+        for name, forms in _data().get("composites", {}).items()
+    }
+
+
+def composite_members(name: str) -> tuple[str, ...]:
+    """The member forms as named in the data file (支部党员大会, 支委会, 党小组会, 党课)."""
+    return tuple(_data().get("composites", {}).get(name, ()))
+
+
 def form_aliases() -> dict[str, list[str]]:
     return {k: list(v) for k, v in _data()["aliases"].items()}
 
@@ -240,6 +254,12 @@ class _Tally:
                 self.by_form_any[(subject, form)] += n
 
     def count(self, subject: int, rule: _Rule) -> int:
+        parts = composites().get(rule.canonical or "")
+        if parts:  # a composite counts its own keyword and every record of its member forms
+            forms = (rule.canonical or "", *parts)
+            if rule.category:
+                return sum(self.by_form.get((subject, rule.category, f), 0) for f in forms)
+            return sum(self.by_form_any.get((subject, f), 0) for f in forms)
         if rule.canonical and rule.category:
             return self.by_form.get((subject, rule.category, rule.canonical), 0)
         if rule.canonical:
@@ -538,7 +558,10 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     from storage.models import ORG_KIND_NAMES, ROLE_NAMES
 
     what = target.name
-    if (
+    parts = composite_members(canonical_form(target.form) or "")
+    if parts:
+        what = f"{what}（{'、'.join(parts)}）"
+    elif (
         category_names
         and target.category
         and target.form is None
@@ -554,6 +577,19 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     else:
         whom.append("按组织")
     return " · ".join(parts + whom)
+
+
+def composite_summaries(targets: Sequence[Target]) -> list[str]:
+    """三会一课：支部党员大会 #3 每季度1次 · 支委会 #1 每月1次 · … (each member form's own norm)."""
+    lines = []
+    for name, forms in composites().items():
+        norms = []
+        for shown_as, form in zip(composite_members(name), forms, strict=True):
+            own = [t for t in targets if canonical_form(t.form) == form]
+            norm = "、".join(f"#{t.id} {PERIOD_NAMES.get(t.period, t.period)}{t.count}次" for t in own)
+            norms.append(f"{shown_as} {norm or '未设指标'}")
+        lines.append(f"{name}：{' · '.join(norms)}")
+    return lines
 
 
 # --- reading `/target set` arguments -------------------------------------------------------------

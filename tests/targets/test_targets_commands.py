@@ -62,7 +62,7 @@ async def test_admin_sets_updates_and_removes_targets_with_audit(harness) -> Non
     assert text.startswith("已删除：#2 党小组会")
     assert "没有编号为 2 的指标" in await _reply(harness, ADMIN, "/target remove 2")
     listing = await _reply(harness, ADMIN, "/target list")
-    assert "党小组会" not in listing and "#7 学习教育" in listing
+    assert "#2 党小组会" not in listing and "党小组会 未设指标" in listing and "#7 学习教育" in listing
     async with harness.session() as session:
         actions = (
             await session.execute(select(AuditLog.action).where(AuditLog.action.like("target.%")))
