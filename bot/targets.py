@@ -558,9 +558,9 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     from storage.models import ORG_KIND_NAMES, ROLE_NAMES
 
     what = target.name
-    parts = composite_members(canonical_form(target.form) or "")
-    if parts:
-        what = f"{what}（{'、'.join(parts)}）"
+    members = composite_members(canonical_form(target.form) or "")
+    if members:
+        what = f"{what}（{'、'.join(members)}）"
     elif (
         category_names
         and target.category
