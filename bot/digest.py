@@ -230,6 +230,7 @@ class TargetLine:
     due: int
     days_left: int | None  # for what is still open
     not_started: int = 0  # subjects whose figures did not count yet (起算日期, joining day)
+    exempt_reasons: tuple[str, ...] = ()  # one per subject counted done as 本期不涉及 ("" unexplained)
 
 
 @dataclass(frozen=True)
@@ -412,7 +413,12 @@ async def silent_members(
     reporting = await stats.reporting_member_ids(
         session=session, scope=rs, start=period.start, end=period.end
     )
-    on_leave = await stats.on_leave_ids(session=session, start=period.start, end=period.end)
+    from bot.targets import excused_by_leave
+
+    spans = await target_repo.leave_spans(
+        session=session, member_ids=None, start=period.start, end=period.end
+    )
+    on_leave = {mid for mid, found in spans.items() if excused_by_leave(found, period.start, period.end)}
     lookback = period
     for _ in range(STREAK_LOOKBACK.get(period.kind, 4)):
         lookback = lookback.previous()
@@ -492,6 +498,9 @@ async def _target_lines(
                 due=states["due"],
                 days_left=min(open_days) if open_days else None,
                 not_started=sum(1 for s in group if s.state == "not_started"),
+                exempt_reasons=tuple(
+                    s.exempt_reason for s in counted if _final_state(s, on, today) == "exempt"
+                ),
             )
         )
     return lines, []
@@ -664,7 +673,10 @@ async def _steadiness(
     ended before a sub-org's 起算日期, are neither active nor idle."""
     last_week_start = period_bounds("week", period.end)[0]
     starts = [last_week_start - dt.timedelta(weeks=STEADY_WEEKS - 1 - i) for i in range(STEADY_WEEKS)]
-    activity = await stats.weekly_activity(session=session, scope=scope.records, week_starts=starts)
+    # up to the period's last day only: a week running past it counts none of the days after
+    activity = await stats.weekly_activity(
+        session=session, scope=scope.records, week_starts=starts, until=period.end
+    )
     children = _children(all_orgs)
     branches = sorted(children.get(scope.root_id, [])) or [scope.root_id]
     owner: dict[int, int] = {}

@@ -14,7 +14,9 @@ State of one target for one subject, evaluated on date `on` for the period conta
 in this order:
 0. not_started – the period ended before the subject's figures count: the org's 起算日期 (for a
               member also their joining day); neither missed nor a gap;
-1. excused  – the member is on leave on `on` (member statuses only; never for an org);
+1. excused  – the member's leave covers at least half of the period's weekdays (Monday to Friday;
+              member statuses only, never for an org): one day of leave excuses no week, a week
+              of leave excuses no month (`excused_by_leave`);
 2. done     – done >= required;
 3. exempt   – an exemption (本期不涉及) is recorded for the target and period (for an org target:
               by any member of the org);
@@ -41,7 +43,7 @@ from bot.errors import shown
 from bot.parsing.numbers import cn_to_int
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from storage import targets as repo
-from storage.models import Member, Org, Target
+from storage.models import Exemption, Member, Org, Target
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "targets.json"
 # At risk when the days left are at most this many per missing record.
@@ -113,6 +115,7 @@ class TargetStatus:
     subject: str  # member | org
     org_id: int
     member_id: int | None
+    exempt_reason: str = ""  # exempt: the reason given (本期不涉及：出差)
 
     @property
     def on(self) -> dt.date:
@@ -181,6 +184,23 @@ def state_of(
     if days_left <= AT_RISK_DAYS[period] * (required - done):
         return "at_risk"
     return "due"
+
+
+def _weekdays(start: dt.date, end: dt.date) -> set[dt.date]:
+    days = (end - start).days + 1
+    return {d for d in (start + dt.timedelta(days=i) for i in range(max(days, 0))) if d.weekday() < 5}
+
+
+def excused_by_leave(spans: Sequence[tuple[dt.date, dt.date]], start: dt.date, end: dt.date) -> bool:
+    """Whether leave (spans of days that count) excuses the period [start, end]: it covers at
+    least half of the period's weekdays."""
+    period = _weekdays(start, end)
+    if not period or not spans:
+        return False
+    covered: set[dt.date] = set()
+    for first, last in spans:
+        covered |= _weekdays(max(first, start), min(last, end))
+    return 2 * len(covered & period) >= len(period)
 
 
 def binds_member(target: Target | _Rule, *, role: str, org_kind: str | None) -> bool:
@@ -309,9 +329,10 @@ def _status(
     member_id: int | None,
     on: dt.date,
     excused: bool,
-    exempt: bool,
+    exempt: str | None,
     start: dt.date | None,
 ) -> TargetStatus:
+    """`exempt`: the reason of an exemption for the period (None: none recorded)."""
     days_left = (rule.end - on).days
     state = state_of(
         required=rule.count,
@@ -319,7 +340,7 @@ def _status(
         period=rule.period,
         days_left=days_left,
         excused=excused,
-        exempt=exempt,
+        exempt=exempt is not None,
         started=start is None or start <= rule.end,
     )
     return TargetStatus(
@@ -337,6 +358,7 @@ def _status(
         subject=subject,
         org_id=org_id,
         member_id=member_id,
+        exempt_reason=exempt or "",
     )
 
 
@@ -384,7 +406,7 @@ async def statuses_for_orgs(
                 member_id=None,
                 on=on,
                 excused=False,
-                exempt=(org_id, r.id, r.start) in exempt,
+                exempt=exempt.get((org_id, r.id, r.start)),
                 start=start,
             )
             for r in by_kind[kind]
@@ -447,7 +469,8 @@ async def members_statuses(
 
     Member-scoped targets binding the member's role and org kind count their own records; a
     secretary also answers for the org-scoped targets of their org (counting all its records).
-    A member on leave on `on` gets every status as "excused"; periods ended before the member
+    A member whose leave covers half of a target period's weekdays gets "excused" for it (see the
+    module docstring); periods ended before the member
     joined (or their org's 起算日期) are "not_started".
     """
     period_of = period_of or on
@@ -473,7 +496,12 @@ async def members_statuses(
     bound = [mid for mid, org_id, role in people if any(not o for _, o in plans[(role, kinds.get(org_id))])]
     org_ids = sorted({org_id for _, org_id, role in people if _answers_for_org(role)})
 
-    on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)
+    spans = await repo.leave_spans(
+        session=session,
+        member_ids=[mid for mid, _, _ in people],
+        start=min(r.start for r in rules),
+        end=max(r.end for r in rules),
+    )
     member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules, until=until)
     member_exempt = await repo.exemptions_by_member(
         session=session,
@@ -490,11 +518,11 @@ async def members_statuses(
             starts=[r.start for r in org_rules],
         )
         if org_ids
-        else set()
+        else {}
     )
 
     for mid, org_id, role in people:
-        excused = mid in on_leave
+        leave = spans.get(mid, [])
         statuses = out[mid]
         org_start = org_starts.get(org_id)
         member_start = max(joined[mid] or dt.date.min, org_start or dt.date.min)
@@ -509,8 +537,8 @@ async def members_statuses(
                     org_id=org_id,
                     member_id=mid,
                     on=on,
-                    excused=excused,
-                    exempt=(subject_id, r.id, r.start) in exempt,
+                    excused=excused_by_leave(leave, r.start, r.end),
+                    exempt=exempt.get((subject_id, r.id, r.start)),
                     start=org_start if for_org else member_start,
                 )
             )
@@ -528,8 +556,9 @@ async def member_statuses(
 
 async def record_exemption(
     *, session: AsyncSession, member: Member, target_id: int, on: dt.date, reason: str = ""
-) -> None:
-    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent)."""
+) -> Exemption | None:
+    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent);
+    returns the exemption (the one recorded before, when there was one)."""
     target = await repo.get_target(session=session, target_id=target_id)
     if target is None:
         raise LookupError(f"no target {target_id}")
@@ -541,6 +570,9 @@ async def record_exemption(
         target_id=target_id,
         period_start=start,
         reason=reason,
+    )
+    return await repo.find_exemption(
+        session=session, member_id=member.id, target_id=target_id, period_start=start
     )
 
 

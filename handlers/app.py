@@ -23,7 +23,18 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.services import Services
-from handlers import admin, checkin, digest, guards, leave, nudges, schedule_commands, start, targets
+from handlers import (
+    admin,
+    checkin,
+    digest,
+    exemptions,
+    guards,
+    leave,
+    nudges,
+    schedule_commands,
+    start,
+    targets,
+)
 from handlers.errors import on_error
 from handlers.jobs import JobQueueJobs
 from handlers.menu import set_command_menus
@@ -104,6 +115,8 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("schedule", schedule_commands.schedule_command, filters=_NEW))
     app.add_handler(CommandHandler("holiday", schedule_commands.holiday_command, filters=_NEW))
     app.add_handler(CallbackQueryHandler(nudges.on_nudge_button, pattern=r"^nudge:"))
+    app.add_handler(CallbackQueryHandler(exemptions.reject_button, pattern=r"^exm:"))
+    app.add_handler(CallbackQueryHandler(leave.leave_button, pattern=r"^lv:"))
 
     # Reports.
     app.add_handler(CommandHandler("digest", digest.digest, filters=_NEW))
@@ -127,6 +140,13 @@ def _add_handlers(app: Application) -> None:
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, checkin.edited_command)
     )
     app.add_handler(MessageHandler(_NEW & filters.PHOTO, checkin.photo))
+    # A reply to the question why something is 本期不涉及 is the reason, not a check-in.
+    app.add_handler(
+        MessageHandler(
+            _NEW & filters.TEXT & ~filters.COMMAND & exemptions.REPLY_TO_REASON_PROMPT,
+            exemptions.reason_reply,
+        )
+    )
     app.add_handler(MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, checkin.check_in))
     app.add_handler(MessageHandler(_NEW & filters.COMMAND, checkin.unknown_command))
     app.add_handler(MessageHandler(_NEW & ~filters.StatusUpdate.ALL, checkin.other_input))

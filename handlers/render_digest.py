@@ -73,8 +73,12 @@ def _target_text(t: TargetLine, closed_on: dt.date | None = None) -> str:
     if t.total == 0:
         return f"{head}：{'起算日期之前，不作统计' if t.not_started else '暂无适用对象'}"
     text = f"{head} {t.done}/{t.total}{unit}"
+    apart = ""
+    if t.exempt_reasons:  # shown apart from work done, with their reasons
+        reasons = "、".join(dict.fromkeys(html.escape(r) or "未说明原因" for r in t.exempt_reasons))
+        apart = f"（其中{len(t.exempt_reasons)}{unit}本期不涉及：{reasons}）"
     if t.done == t.total:
-        return text + " ✅"
+        return text + " ✅" + apart
     notes = []
     if t.at_risk:
         notes.append(f"{t.at_risk}{unit}临期")
@@ -85,7 +89,9 @@ def _target_text(t: TargetLine, closed_on: dt.date | None = None) -> str:
             notes.append(f"截至{_day(closed_on)}")
         else:
             notes.append(f"还剩{t.days_left}天" if t.days_left > 0 else "今天截止")
-    return text + (" · " + " · ".join(notes) if notes else "") + (" ⚠️" if t.at_risk or t.overdue else "")
+    return (
+        text + apart + (" · " + " · ".join(notes) if notes else "") + (" ⚠️" if t.at_risk or t.overdue else "")
+    )
 
 
 def _silent_name(s: SilentMember, unit: str) -> str:

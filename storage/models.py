@@ -52,6 +52,8 @@ class Org(SQLModel, table=True):
     # 起算日期: the first local day the org's figures count (its creation, changeable by an admin);
     # None counts every period.
     counting_start: dt.date | None = None
+    # Backfilled leave (补登) of its members needs a secretary's approval before it counts.
+    leave_approval: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -169,6 +171,11 @@ class Leave(SQLModel, table=True):
     end: dt.date
     reason: str = Field(default="", max_length=200)
     cancelled: bool = False
+    # approved | pending | refused. Days before `entered_on` (the local day it was registered:
+    # backfilled, 补登) count only once approved; an org that asks for approval starts it pending.
+    status: str = Field(default="approved", max_length=10, sa_column_kwargs={"server_default": "approved"})
+    entered_on: dt.date | None = None
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -182,6 +189,11 @@ class Exemption(SQLModel, table=True):
     target_id: int = Field(foreign_key="target.id")
     period_start: dt.date
     reason: str = Field(default="", max_length=200)
+    # The bot's question asking for the reason: the member answers by replying to it.
+    prompt_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # A secretary who does not accept it: a rejected exemption no longer counts.
+    rejected_at: dt.datetime | None = None
+    rejected_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import DutyRecord, Evidence, Leave, Member, Org, id_col
+from storage.models import DutyRecord, Evidence, Member, Org, id_col
 
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 2000
@@ -157,7 +157,7 @@ class WeekActivity:
 
 
 async def weekly_activity(
-    *, session: AsyncSession, scope: RecordScope, week_starts: Sequence[dt.date]
+    *, session: AsyncSession, scope: RecordScope, week_starts: Sequence[dt.date], until: dt.date | None = None
 ) -> list[WeekActivity]:
     """Records and problems per (org, week) for consecutive weeks starting on `week_starts`.
 
@@ -177,7 +177,7 @@ async def weekly_activity(
             _total(r.issues_found),
             _total(r.issues_fixed),
         )
-        .where(*scope.conditions(starts[0], starts[-1] + dt.timedelta(days=6)))
+        .where(*scope.conditions(starts[0], min(starts[-1] + dt.timedelta(days=6), until or dt.date.max)))
         .group_by(col(r.org_id), bucket)
     )
     rows = (await session.execute(query)).all()
@@ -207,16 +207,6 @@ async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -
         MemberRow(i, n, o, r, u, _as_date(j) if j else None, _as_date(s) if s else None)
         for i, n, o, r, u, j, s in (await session.execute(query)).all()
     ]
-
-
-async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -> set[int]:
-    """Members with a leave (not cancelled) that overlaps [start, end]."""
-    query = select(col(Leave.member_id)).where(
-        col(Leave.cancelled).is_(False),
-        col(Leave.start) <= end,
-        col(Leave.end) >= start,
-    )
-    return {int(m) for m in (await session.execute(query)).scalars()}
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ async def test_given_bounds_and_change_against_the_previous_period(harness) -> N
     await seed_world(harness)
     message = await _digest(harness, "第一党委", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30))
     text = message.parts[0]
-    assert text.startswith("📊 <b>第一党委</b> · 2026年11月\n报告 4/6 人")
+    # 孙六's three days of leave do not excuse the month (less than half its weekdays)
+    assert text.startswith("📊 <b>第一党委</b> · 2026年11月\n报告 4/7 人（无法送达 1）")
     assert "记录 6 条（上期 1，+5）" in text  # October: the inspection only
     assert "· 部署推进 1 · 学习教育 2 · 组织生活 1 · 谈心谈话 2" in text
 
