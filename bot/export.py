@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.digest import UNIT, FuturePeriod, Scope, SilentMember, asker_scope, silent_members
 from bot.periods import PERIOD_NAMES, period_bounds
 from bot.periods_parse import Period, period_text
+from bot.review import STATUS_NAMES as REVIEW_NAMES
 from storage import stats
 from storage import targets as target_repo
 from storage.models import ORG_KIND_NAMES, ROLE_NAMES, Member
@@ -49,8 +50,10 @@ LEDGER_HEADERS = (
     "佐证数",
     "填报时间",
     "修改时间",
+    "审核状态",
+    "意见",
 )
-LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17)
+LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17, 14, 30)
 PER_PERIOD_HEADERS = ("组织", "指标", "周期", "期间", "完成次数", "要求次数", "状态")
 PER_PERIOD_WIDTHS = (18, 14, 8, 18, 8, 8, 8)
 SILENT_HEADERS = ("组织", "姓名", "身份", "情况", "连续未报告")
@@ -65,7 +68,6 @@ STATE_NAMES = {
     "exempt": "不涉及",
     "not_started": "未起算",
 }
-
 
 # Records in one file sent through the bot (the command line has no limit).
 LEDGER_LIMIT = 100_000
@@ -307,6 +309,8 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
                 r.evidence,
                 formatted(ledger, _local(r.created_at, tz), "yyyy-mm-dd hh:mm"),
                 formatted(ledger, _local(r.updated_at, tz), "yyyy-mm-dd hh:mm"),
+                text(ledger, REVIEW_NAMES.get(r.review_status, "")),
+                text(ledger, r.review_opinion, wrap),
             ]
         )
 

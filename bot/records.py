@@ -153,6 +153,7 @@ async def apply_edit(
                 setattr(record, key, value)
             record.source_text = source.text
             record.updated_at = now
+            await revised(session=session, actor=member, record=record)
             changed = True
     for record in records:
         if record.activity_index >= len(wanted) and record.deleted_at is None:
@@ -213,6 +214,7 @@ async def set_category(*, session: AsyncSession, actor: Member, record: DutyReco
     """A category picked by hand: the rule keyword no longer applies."""
     before = f"{record.category}/{record.keyword}"
     record.category, record.keyword, record.updated_at = category, None, utcnow()
+    await revised(session=session, actor=actor, record=record)
     await orgs.audit(
         session=session,
         actor=actor,
@@ -227,6 +229,7 @@ async def set_category(*, session: AsyncSession, actor: Member, record: DutyReco
 async def set_date(*, session: AsyncSession, actor: Member, record: DutyRecord, date: dt.date) -> None:
     before = record.date.isoformat()
     record.date, record.updated_at = date, utcnow()
+    await revised(session=session, actor=actor, record=record)
     await orgs.audit(
         session=session,
         actor=actor,
@@ -236,6 +239,15 @@ async def set_date(*, session: AsyncSession, actor: Member, record: DutyRecord, 
         detail=f"{before} -> {date.isoformat()}",
     )
     await session.flush()
+
+
+async def revised(*, session: AsyncSession, actor: Member, record: DutyRecord) -> None:
+    """A returned record (退回) its author changed counts again, as revised (已修改), audited."""
+    if record.review_status == "returned" and record.member_id == actor.id:
+        record.review_status = "revised"
+        await orgs.audit(
+            session=session, actor=actor, action="record.revise", object_type="record", object_id=record.id
+        )
 
 
 async def undo_last(*, session: AsyncSession, member: Member) -> DutyRecord | None:

@@ -31,6 +31,7 @@ from handlers import (
     guards,
     leave,
     nudges,
+    review,
     schedule_commands,
     start,
     targets,
@@ -117,6 +118,9 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(nudges.on_nudge_button, pattern=r"^nudge:"))
     app.add_handler(CallbackQueryHandler(exemptions.reject_button, pattern=r"^exm:"))
     app.add_handler(CallbackQueryHandler(leave.leave_button, pattern=r"^lv:"))
+    app.add_handler(CommandHandler("review", review.review_command, filters=_NEW))
+    app.add_handler(CommandHandler("return", review.return_command, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(review.review_button, pattern=r"^rv:"))
 
     # Reports.
     app.add_handler(CommandHandler("digest", digest.digest, filters=_NEW))
@@ -146,6 +150,10 @@ def _add_handlers(app: Application) -> None:
             _NEW & filters.TEXT & ~filters.COMMAND & exemptions.REPLY_TO_REASON_PROMPT,
             exemptions.reason_reply,
         )
+    )
+    # A reply to the question for a review opinion or an answer to one (handlers.review).
+    app.add_handler(
+        MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND & review.REPLY_TO_REVIEW, review.review_reply)
     )
     app.add_handler(MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, checkin.check_in))
     app.add_handler(MessageHandler(_NEW & filters.COMMAND, checkin.unknown_command))

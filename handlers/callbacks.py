@@ -8,6 +8,7 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   nudge:<r|x|s>:<delivery id>[:<target>]  a nudge's buttons; built from the domain's Actions
   exm:r:<exemption id>                  a secretary rejects a 本期不涉及 (handlers.exemptions)
   lv:<a|r>:<leave id>                   a secretary approves / refuses backfilled leave (handlers.leave)
+  rv:<ask|ans|ok|fill>:<record id>      the review of a record (handlers.review)
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge", "exm", "lv")
+PREFIXES = ("rec", "cat", "digest", "nudge", "exm", "lv", "rv")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),

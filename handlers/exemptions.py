@@ -6,32 +6,18 @@ import html
 
 from telegram import ForceReply, Message, Update
 from telegram.error import Forbidden
-from telegram.ext.filters import MessageFilter
 
 from bot.errors import Refused
 from bot.exemptions import REASON_PROMPT, give_reason, reject, remember_prompt
 from handlers.callbacks import number, pack, unpack
 from handlers.context import Ctx
 from handlers.notifier import TelegramNotifier, pairs_keyboard
+from handlers.prompts import ReplyTo
 
 NO_SUCH_QUESTION = "没有找到这条说明对应的“本期不涉及”。请点提醒里的按钮重新选择。"
 
 
-class _ReplyToReasonPrompt(MessageFilter):
-    """A text reply to the bot's question asking why something is 本期不涉及."""
-
-    def filter(self, message: Message) -> bool:
-        asked = message.reply_to_message
-        return bool(
-            message.text
-            and asked is not None
-            and asked.from_user is not None
-            and asked.from_user.is_bot
-            and (asked.text or "").startswith(REASON_PROMPT[:12])
-        )
-
-
-REPLY_TO_REASON_PROMPT = _ReplyToReasonPrompt()
+REPLY_TO_REASON_PROMPT = ReplyTo(REASON_PROMPT[:12])
 
 
 async def ask_reason(context: Ctx, chat_id: int, exemption_id: int) -> None:

@@ -22,6 +22,8 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("readiness", "年度达标预览：/readiness [年份]", Role.cadre),
     ("export", "导出台账 Excel：/export [期间] [组织]", Role.cadre),
     ("members", "成员名单", Role.secretary),
+    ("review", "审核记录：/review [期间]，退回并写意见", Role.secretary),
+    ("return", "退回记录：/return 编号 意见", Role.secretary),
     ("bindgroup", "把本群绑定到组织（在群里发送）", Role.secretary),
     ("target", "量化指标：查看与设置", Role.secretary),
     ("schedule", "提醒计划：查看、添加、暂停", Role.secretary),

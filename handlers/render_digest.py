@@ -201,7 +201,8 @@ def digest_parts(digest: Digest) -> list[str]:
 # --- the digest's buttons (callback prefix `digest:`) --------------------------------------------
 @dataclass(frozen=True)
 class DigestButton:
-    """A pressed button under a digest: x export, p the previous period, r readiness of `year`."""
+    """A pressed button under a digest: x export, p the previous period, r readiness of `year`,
+    v the review list of the period."""
 
     action: str
     org_id: int
@@ -210,7 +211,7 @@ class DigestButton:
 
 
 def digest_buttons(scope: Scope, period: Period) -> list[tuple[str, str]]:
-    """[导出台账] [上一期] [年度达标预览], with the callback data `parse_digest_button` reads."""
+    """[导出台账] [上一期] [年度达标预览] [审核记录], with the callback data `parse_digest_button` reads."""
     start, end = period.start.isoformat(), period.end.isoformat()
     word = {"week": "上一周", "month": "上个月", "quarter": "上季度", "year": "上一年"}.get(
         period.kind, "上一期"
@@ -219,6 +220,7 @@ def digest_buttons(scope: Scope, period: Period) -> list[tuple[str, str]]:
         ("导出台账", pack("digest", "x", scope.root_id, start, end)),
         (word, pack("digest", "p", scope.root_id, start, end)),
         ("年度达标预览", pack("digest", "r", scope.root_id, period.end.year)),
+        ("审核记录", pack("digest", "v", scope.root_id, start, end)),
     ]
 
 
@@ -234,7 +236,7 @@ def parse_digest_button(data: str) -> DigestButton:
     period = period_from_bounds(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
     if period.start > period.end:
         raise ValueError("empty period")
-    if action not in ("x", "p"):
+    if action not in ("x", "p", "v"):
         raise ValueError("stale button")
     return DigestButton(action, org_id, period=period)
 

@@ -113,6 +113,11 @@ class DutyRecord(SQLModel, table=True):
     # The bot's confirmation card, so edits and button presses can update it in place.
     card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The secretary's review: None (not reviewed), returned (退回: not counted until fixed or
+    # accepted), revised (fixed by its author after a return), accepted (通过).
+    review_status: str | None = Field(default=None, max_length=10)
+    review_opinion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None

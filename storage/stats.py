@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,6 +22,11 @@ from storage.models import DutyRecord, Evidence, Member, Org, id_col
 CHUNK = 2000
 
 
+def counted() -> ColumnElement[bool]:
+    """A record counts unless a secretary returned it (退回) and it is not fixed or accepted yet."""
+    return or_(col(DutyRecord.review_status).is_(None), col(DutyRecord.review_status) != "returned")
+
+
 @dataclass(frozen=True)
 class RecordScope:
     """Which records count: those of `org_ids` (None: every org), or of one member only."""
@@ -29,12 +34,18 @@ class RecordScope:
     org_ids: tuple[int, ...] | None
     member_id: int | None = None
 
-    def conditions(self, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, start: dt.date, end: dt.date, *, returned: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """Live records dated in [start, end]; `returned`: also those a secretary returned (退回),
+        which count for nothing until fixed or accepted."""
         conds = [
             col(DutyRecord.deleted_at).is_(None),
             col(DutyRecord.date) >= start,
             col(DutyRecord.date) <= end,
         ]
+        if not returned:
+            conds.append(counted())
         if self.member_id is not None:
             conds.append(col(DutyRecord.member_id) == self.member_id)
         elif self.org_ids is not None:
@@ -83,6 +94,8 @@ class LedgerRow:
     evidence: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    review_status: str | None = None
+    review_opinion: str | None = None
 
 
 async def category_counts(
@@ -140,6 +153,7 @@ async def last_record_dates(
                 col(r.date) >= start,
                 col(r.date) <= end,
                 col(r.deleted_at).is_(None),
+                counted(),
             )
             .group_by(col(r.member_id))
         )
@@ -251,10 +265,12 @@ async def ledger_rows(
             evidence,
             col(r.created_at),
             col(r.updated_at),
+            col(r.review_status),
+            col(r.review_opinion),
         )
         .join(Org, col(Org.id) == col(r.org_id))
         .join(Member, col(Member.id) == col(r.member_id))
-        .where(*scope.conditions(start, end))
+        .where(*scope.conditions(start, end, returned=True))
         .order_by(col(r.org_id), col(r.date), col(r.id))
     )
     rows = (await session.execute(query)).all()
@@ -273,8 +289,10 @@ async def ledger_rows(
             evidence=int(e),
             created_at=ca,
             updated_at=ua,
+            review_status=rs,
+            review_opinion=ro,
         )
-        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua in rows
+        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua, rs, ro in rows
     ]
 
 

@@ -14,6 +14,7 @@ from sqlmodel import col
 from storage.db import serialize
 from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, Target, id_col
 from storage.orgs import audit
+from storage.stats import counted
 
 SEEDED_ACTION = "targets.seeded"
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
@@ -155,6 +156,7 @@ async def record_counts(
                 col(DutyRecord.date) >= start,
                 col(DutyRecord.date) <= end,
                 col(DutyRecord.deleted_at).is_(None),
+                counted(),
             )
             .group_by(column, col(DutyRecord.category), col(DutyRecord.keyword))
         )

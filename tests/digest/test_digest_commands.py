@@ -14,7 +14,12 @@ async def test_digest_on_demand_sends_text_buttons_and_chart_in_private(harness)
     texts = harness.replies(calls)
     assert len(texts) == 1 and texts[0].chat_id == ADMIN.id
     assert texts[0].text.startswith("📊 <b>第一党委</b> · 11月16日—22日\n报告 3/6 人")
-    assert [b["text"] for row in texts[0].buttons for b in row] == ["导出台账", "上一周", "年度达标预览"]
+    assert [b["text"] for row in texts[0].buttons for b in row] == [
+        "导出台账",
+        "上一周",
+        "年度达标预览",
+        "审核记录",
+    ]
     photos = harness.replies(calls, "sendPhoto")
     from bot import charts
 

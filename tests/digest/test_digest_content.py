@@ -47,7 +47,7 @@ async def test_whole_tree_last_week_counts_by_hand(harness) -> None:
     message = await _digest(harness, "第一党委")
     assert message.parts == [EXPECTED_TREE]
     assert (message.period.start, message.period.end) == (dt.date(2026, 11, 16), dt.date(2026, 11, 22))
-    assert [label for label, _ in message.buttons] == ["导出台账", "上一周", "年度达标预览"]
+    assert [label for label, _ in message.buttons] == ["导出台账", "上一周", "年度达标预览", "审核记录"]
 
 
 async def test_one_branch_sees_only_its_people_and_streaks(harness) -> None:

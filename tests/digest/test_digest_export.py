@@ -75,6 +75,8 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
         "佐证数",
         "填报时间",
         "修改时间",
+        "审核状态",
+        "意见",
     ]
     assert all(c.font.bold for c in ledger[1])
     first = [c.value for c in ledger[4]]  # 第一支部's second record: the 支委会 of 11-17
@@ -92,6 +94,8 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
         2,
         dt.datetime(2026, 11, 17, 10, 30),
         dt.datetime(2026, 11, 18, 9, 0),
+        None,
+        None,
     ]
     assert ledger["E4"].number_format == "yyyy-mm-dd"
     assert ledger["L4"].number_format == "yyyy-mm-dd hh:mm"

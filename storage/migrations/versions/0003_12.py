@@ -35,6 +35,13 @@ def upgrade() -> None:
         batch_op.create_foreign_key("fk_leave_decided_by", "member", ["decided_by"], ["id"])
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.add_column(sa.Column("joined_on", sa.Date(), nullable=True))
+    with op.batch_alter_table("dutyrecord", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("review_status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
+        )
+        batch_op.add_column(sa.Column("review_opinion", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("reviewed_by", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_dutyrecord_reviewed_by", "member", ["reviewed_by"], ["id"])
     with op.batch_alter_table("exemption", schema=None) as batch_op:
         batch_op.add_column(sa.Column("prompt_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("rejected_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -47,6 +54,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("dutyrecord", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_dutyrecord_reviewed_by", type_="foreignkey")
+        batch_op.drop_column("reviewed_by")
+        batch_op.drop_column("review_opinion")
+        batch_op.drop_column("review_status")
     with op.batch_alter_table("exemption", schema=None) as batch_op:
         batch_op.drop_constraint("fk_exemption_rejected_by", type_="foreignkey")
         batch_op.drop_column("rejected_by")
