@@ -118,6 +118,15 @@ class DutyRecord(SQLModel, table=True):
     review_status: str | None = Field(default=None, max_length=10)
     review_opinion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reviewed_by: int | None = Field(default=None, foreign_key="member.id")
+    # The formal ledger (台账) of a meeting: read from the text when stated, or added with 补全台账;
+    # never required. 实到 is `participants`.
+    topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    host: str | None = Field(default=None, max_length=40)
+    recorder: str | None = Field(default=None, max_length=40)
+    expected_count: int | None = None
+    absent_count: int | None = None
+    absent_reasons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    place: str | None = Field(default=None, max_length=60)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None

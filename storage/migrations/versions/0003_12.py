@@ -42,6 +42,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("review_opinion", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("reviewed_by", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_dutyrecord_reviewed_by", "member", ["reviewed_by"], ["id"])
+        batch_op.add_column(sa.Column("topic", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("host", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
+        batch_op.add_column(sa.Column("recorder", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
+        batch_op.add_column(sa.Column("expected_count", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("absent_count", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("absent_reasons", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("place", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True))
     with op.batch_alter_table("exemption", schema=None) as batch_op:
         batch_op.add_column(sa.Column("prompt_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("rejected_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -55,6 +62,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("dutyrecord", schema=None) as batch_op:
+        for column in (
+            "place",
+            "absent_reasons",
+            "absent_count",
+            "expected_count",
+            "recorder",
+            "host",
+            "topic",
+        ):
+            batch_op.drop_column(column)
         batch_op.drop_constraint("fk_dutyrecord_reviewed_by", type_="foreignkey")
         batch_op.drop_column("reviewed_by")
         batch_op.drop_column("review_opinion")
