@@ -9,9 +9,9 @@ import io
 import shutil
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import TZ
 from digest_world import ADMIN, SEC1, ZHANG, add_record, seed_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +20,8 @@ from openpyxl import load_workbook
 from bot.digest import org_scope
 from bot.periods_parse import period_of
 from storage.models import DutyRecord, Member, Org, Target
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 D = dt.date
 TODAY = D(2026, 11, 27)

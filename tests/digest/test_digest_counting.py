@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
-from conftest import TZ
 from schedules.sched_support import add_schedule, fast_outbox
 
 from helpers import Harness, TgUser
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 ADMIN = TgUser(1, "王管理员")
 SECRETARY = TgUser(30, "李书记")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from conftest import DEFAULT_NOW
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from schedules.sched_support import CADRES, SECRETARY, add_schedule, fast_outbox, record, tree
 from sqlalchemy import select
 
 from bot.exemptions import REASON_PROMPT
 from helpers import card_message
 from storage.models import AuditLog, DutyRecord, Exemption
+
+TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_NOW = dt.datetime(2026, 11, 27, 10, 15, tzinfo=TZ)  # as in tests/conftest.py
 
 C1, C2, C3 = (c.id for c in CADRES)
 
