@@ -54,6 +54,34 @@ LEDGER_HEADERS = (
     "意见",
 )
 LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17, 14, 30)
+# A sheet per meeting form (三会一课 and the other meetings), in a 三会一课 ledger's column order.
+MEETING_SHEETS = (
+    ("支部党员大会", "党员大会"),
+    ("支委会", "支委会"),
+    ("党小组会", "党小组会"),
+    ("党课", "党课"),
+    ("其他会议", None),
+)
+MEETING_HEADERS = (
+    "序号",
+    "组织",
+    "会议日期",
+    "会议时长（分钟）",
+    "会议地点",
+    "主持人",
+    "记录人",
+    "应到人数",
+    "实到人数",
+    "缺席人数",
+    "缺席人员及原因",
+    "会议主题",
+    "会议内容（原文）",
+    "填报人",
+    "佐证数",
+    "审核状态",
+    "意见",
+)
+MEETING_WIDTHS = (6, 18, 12, 10, 16, 10, 10, 8, 8, 8, 24, 24, 50, 10, 6, 14, 24)
 PER_PERIOD_HEADERS = ("组织", "指标", "周期", "期间", "完成次数", "要求次数", "状态")
 PER_PERIOD_WIDTHS = (18, 14, 8, 18, 8, 8, 8)
 SILENT_HEADERS = ("组织", "姓名", "身份", "情况", "连续未报告")
@@ -247,7 +275,46 @@ def _summary_cells(statuses: Sequence[TargetStatus]) -> dict[tuple[int, str], st
     return cells
 
 
-def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str, str]) -> bytes:
+@dataclass(frozen=True)
+class TitleBlock:
+    """The rows above a meeting sheet's header: 组织, 期间, 导出人, 导出时间."""
+
+    org: str
+    period: str
+    exporter: str
+    exported_at: dt.datetime
+
+    def rows(self, sheet_title: str) -> list[list[str]]:
+        return [
+            [f"{self.org} {sheet_title}台账"],
+            [
+                f"组织：{self.org}",
+                f"期间：{self.period}",
+                f"导出人：{self.exporter}",
+                f"导出时间：{self.exported_at:%Y-%m-%d %H:%M}",
+            ],
+        ]
+
+
+def meeting_sheet_of(row: stats.LedgerRow) -> str | None:
+    """The meeting sheet a ledger row belongs on (None: not a meeting)."""
+    from bot.parsing.ledger import MEETINGS
+    from bot.targets import canonical_form
+
+    if row.category not in MEETINGS:
+        return None
+    form = canonical_form(row.keyword)
+    return next((name for name, canonical in MEETING_SHEETS if canonical and canonical == form), "其他会议")
+
+
+def _workbook(
+    sheets: _Sheets,
+    *,
+    title: str,
+    tz: ZoneInfo,
+    categories: dict[str, str],
+    block: TitleBlock | None = None,
+) -> bytes:
     """Write the workbook in openpyxl's streaming (write-only) mode: memory stays flat with size."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -256,15 +323,35 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
+    title_font = Font(bold=True, size=14)
     header_alignment = Alignment(vertical="center", wrap_text=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
-    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]) -> Any:
+    def sheet(
+        name: str, headers: Sequence[str], widths: Sequence[float], above: Sequence[Sequence[str]] = ()
+    ) -> Any:
+        """A sheet printed A4 landscape, fit to the page's width, its header row (below the title
+        rows `above`) frozen and repeated on every printed page."""
         ws = wb.create_sheet(name)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = f"A{len(above) + 2}"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = f"{len(above) + 1}:{len(above) + 1}"
+        for n, values in enumerate(above):
+            row = []
+            for value in values:
+                cell = WriteOnlyCell(ws, value=value)
+                cell.data_type = "s"
+                if n == 0:
+                    cell.font = title_font
+                row.append(cell)
+            ws.append(row)
         cells = []
         for header in headers:
             cell = WriteOnlyCell(ws, value=header)
@@ -314,6 +401,37 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
             ]
         )
 
+    if block is not None:
+        by_sheet: dict[str, list[stats.LedgerRow]] = defaultdict(list)
+        for r in sheets.ledger:
+            name = meeting_sheet_of(r)
+            if name is not None:
+                by_sheet[name].append(r)
+        for name, _ in MEETING_SHEETS:
+            ws = sheet(name, MEETING_HEADERS, MEETING_WIDTHS, above=block.rows(name))
+            for n, r in enumerate(by_sheet[name], start=1):
+                ws.append(
+                    [
+                        n,
+                        text(ws, r.org_name),
+                        formatted(ws, r.date, "yyyy-mm-dd"),
+                        r.duration_min,
+                        text(ws, r.place),
+                        text(ws, r.host),
+                        text(ws, r.recorder),
+                        r.expected_count,
+                        r.participants,
+                        r.absent_count,
+                        text(ws, r.absent_reasons, wrap),
+                        text(ws, r.topic, wrap),
+                        text(ws, r.source_text, wrap),
+                        text(ws, r.member_name),
+                        r.evidence,
+                        text(ws, REVIEW_NAMES.get(r.review_status, "")),
+                        text(ws, r.review_opinion, wrap),
+                    ]
+                )
+
     per_period = sheet("指标完成", PER_PERIOD_HEADERS, PER_PERIOD_WIDTHS)
     for row in sheets.per_period:
         per_period.append([text(per_period, v) if isinstance(v, str) else v for v in row])
@@ -352,6 +470,8 @@ async def export_ledger(
     tz: ZoneInfo,
     categories: dict[str, str] | None = None,
     limit: int | None = LEDGER_LIMIT,
+    exporter: str = "命令行导出",
+    now: dt.datetime | None = None,
 ) -> Export:
     """Build the workbook (off the event loop). It only reads: run it in a read-only unit, then
     `record_export` in a writing one before handing the file out.
@@ -366,7 +486,8 @@ async def export_ledger(
         session=session, scope=scope, period=period, today=today, categories=categories, limit=limit
     )
     title = f"{scope.title} {period.label} 党建工作台账"
-    data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories)
+    block = TitleBlock(scope.title, period.label, exporter, _local(now or dt.datetime.now(dt.UTC), tz))
+    data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories, block=block)
     return Export(export_filename(scope, period), data, len(sheets.ledger))
 
 
@@ -413,6 +534,8 @@ async def asked_export(
             tz=services.settings.tz,
             categories=dict(services.rules.categories),
             limit=LEDGER_LIMIT,
+            exporter=member.name if member is not None else "",
+            now=services.clock.now(),
         )
     async with services.session() as session:
         await record_export(session=session, scope=scope, period=period, actor=member, export=export)

@@ -19,6 +19,8 @@ from sqlmodel import col
 
 from bot.errors import NEED_ROLE, Refused
 from bot.members import Sender, resolve
+from bot.parsing.ledger import ledger_fields, present_count
+from bot.records import may_change
 from bot.roles import Role, has_role
 from bot.services import Services
 from storage import orgs as org_repo
@@ -150,3 +152,38 @@ async def answer(services: Services, sender: Sender, record_id: int, text: str) 
             reviewer.telegram_id if reviewer else None,
             text,
         )
+
+
+async def complete_ledger(services: Services, sender: Sender, record_id: int, text: str) -> DutyRecord:
+    """补全台账 in one message: what it states (主题, 主持人, 记录人, 应到, 实到, 缺席, 地点) is set
+    on the record, the rest kept; audited. Refused when it states nothing."""
+    stated: dict[str, object] = dict(ledger_fields(text).stated())
+    present = present_count(text)
+    if present is not None:
+        stated["participants"] = present
+    if not stated:
+        raise Refused(LEDGER_EXAMPLE)
+    async with services.session() as session:
+        record = _live(await session.get(DutyRecord, record_id))
+        actor = await resolve(session=session, services=services, user=sender)
+        if actor is None or not may_change(actor, record):
+            raise Refused("只能补全自己的记录。")
+        for key, value in stated.items():
+            setattr(record, key, value)
+        session.add(record)
+        await org_repo.audit(
+            session=session,
+            actor=actor,
+            action="record.ledger",
+            object_type="record",
+            object_id=record.id,
+            detail=", ".join(sorted(stated)),
+        )
+        await session.flush()
+        return record
+
+
+LEDGER_EXAMPLE = (
+    "没看出台账内容。可以这样写：主题为学习党章，由张三主持，记录人李四，应到25人，实到22人，"
+    "缺席：王五（出差），地点党员活动室"
+)

@@ -23,7 +23,9 @@ from handlers.prompts import ReplyTo, question_ref
 
 ASK_OPINION = "✍️ 请写退回意见（一句话即可），记录"
 ASK_ANSWER = "✍️ 回复书记，记录"
-REPLY_TO_REVIEW = ReplyTo(ASK_OPINION, ASK_ANSWER)
+ASK_LEDGER = "📋 补全台账，记录"
+LEDGER_HINT = "一条消息写明即可，例如：主题为学习党章，由张三主持，记录人李四，应到25人，实到22人，缺席：王五（出差），地点党员活动室"
+REPLY_TO_REVIEW = ReplyTo(ASK_OPINION, ASK_ANSWER, ASK_LEDGER)
 RETURN_USAGE = "用法：/return 记录编号 意见，例如 /return 12 请补充参会人数和会议主题（编号见 /review）"
 
 
@@ -134,6 +136,10 @@ async def review_reply(update: Update, context: Ctx) -> None:
                 message,
             )
             return
+        if asked.startswith(ASK_LEDGER):
+            record = await review.complete_ledger(context.bot_data, user, record_id, message.text or "")
+            await message.reply_text(f"📋 台账已补全：{_what(record, context)}\n{ledger_text(record)}")
+            return
         done = await review.answer(context.bot_data, user, record_id, message.text or "")
     except Refused as refused:
         await message.reply_text(refused.text)
@@ -157,16 +163,14 @@ async def review_button(update: Update, context: Ctx) -> None:
         await query.answer("这个按钮已失效。", show_alert=True)
         return
     action, user = parsed[0], query.from_user
-    if action in ("ask", "ans"):
+    if action in ("ask", "ans", "fill"):
         await query.answer()
-        prompt = ASK_OPINION if action == "ask" else ASK_ANSWER
+        prompt = {"ask": ASK_OPINION, "ans": ASK_ANSWER, "fill": ASK_LEDGER}[action]
         await context.bot.send_message(
-            user.id, f"{prompt} #{record_id}：", reply_markup=ForceReply(selective=True)
+            user.id,
+            f"{prompt} #{record_id}：" + (f"\n{LEDGER_HINT}" if action == "fill" else ""),
+            reply_markup=ForceReply(selective=True),
         )
-        return
-    if action == "fill":
-        await query.answer()
-        await context.bot.send_message(user.id, FILL_HINT.format(record_id=record_id))
         return
     try:
         done = await review.accept(context.bot_data, user, record_id)
@@ -184,4 +188,22 @@ async def review_button(update: Update, context: Ctx) -> None:
     )
 
 
-FILL_HINT = "补全台账：编辑原消息补上内容即可（例如“应到25人，实到22人，由书记张三主持，主题为……”），记录 #{record_id} 会随之更新。"
+LEDGER_LABELS = (
+    ("topic", "主题"),
+    ("host", "主持人"),
+    ("recorder", "记录人"),
+    ("expected_count", "应到"),
+    ("participants", "实到"),
+    ("absent_count", "缺席"),
+    ("absent_reasons", "缺席人员及原因"),
+    ("place", "地点"),
+)
+
+
+def ledger_text(record: DutyRecord) -> str:
+    """The record's ledger fields, each as stated or 未填 (HTML-escaped)."""
+    parts = []
+    for key, name in LEDGER_LABELS:
+        value = getattr(record, key)
+        parts.append(f"{name}：{html.escape(str(value)) if value is not None else '未填'}")
+    return "\n".join(parts)

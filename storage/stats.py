@@ -96,6 +96,13 @@ class LedgerRow:
     updated_at: dt.datetime
     review_status: str | None = None
     review_opinion: str | None = None
+    topic: str | None = None
+    host: str | None = None
+    recorder: str | None = None
+    expected_count: int | None = None
+    absent_count: int | None = None
+    absent_reasons: str | None = None
+    place: str | None = None
 
 
 async def category_counts(
@@ -267,6 +274,13 @@ async def ledger_rows(
             col(r.updated_at),
             col(r.review_status),
             col(r.review_opinion),
+            col(r.topic),
+            col(r.host),
+            col(r.recorder),
+            col(r.expected_count),
+            col(r.absent_count),
+            col(r.absent_reasons),
+            col(r.place),
         )
         .join(Org, col(Org.id) == col(r.org_id))
         .join(Member, col(Member.id) == col(r.member_id))
@@ -291,8 +305,15 @@ async def ledger_rows(
             updated_at=ua,
             review_status=rs,
             review_opinion=ro,
+            topic=t,
+            host=h,
+            recorder=rc,
+            expected_count=ec,
+            absent_count=ac,
+            absent_reasons=ar,
+            place=pl,
         )
-        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua, rs, ro in rows
+        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua, rs, ro, t, h, rc, ec, ac, ar, pl in rows
     ]
 
 

@@ -45,6 +45,9 @@ _PLACE = re.compile(
 _TITLE = re.compile(
     r"^(?:党委|党总支|党支部|支部)?(?:副)?(?:书记|组织委员|宣传委员|纪检委员|委员)(?=.{2})|同志$"
 )
+# The categories whose records are meetings with a ledger.
+MEETINGS = ("org_life",)
+LEDGER_KEYS = ("topic", "host", "recorder", "expected_count", "absent_count", "absent_reasons", "place")
 # Longest text each field keeps (the columns' sizes).
 LIMITS = {"topic": 200, "host": 40, "recorder": 40, "absent_reasons": 500, "place": 60}
 
@@ -113,3 +116,8 @@ def ledger_fields(text: str) -> LedgerFields:
         k: v[: LIMITS[k]] if isinstance(v, str) and k in LIMITS else v for k, v in asdict(fields).items()
     }
     return LedgerFields(**clipped)
+
+
+def present_count(text: str) -> int | None:
+    """实到 as the text states it ("实到22人")."""
+    return _count(_PRESENT, text)

@@ -47,7 +47,17 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
     assert name == "台账_第一党委_20261101-20261130.xlsx"
     assert document.text == "📎 第一党委 · 2026年11月 台账，共 6 条记录。"
     wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "台账", "指标完成", "未报告"]
+    assert wb.sheetnames == [
+        "汇总",
+        "台账",
+        "支部党员大会",
+        "支委会",
+        "党小组会",
+        "党课",
+        "其他会议",
+        "指标完成",
+        "未报告",
+    ]
 
     summary = wb["汇总"]
     rows = [list(r) for r in summary.iter_rows(values_only=True)]
