@@ -116,7 +116,7 @@ async def insert_for_member(
 
 def _params(value: dict[str, Any], telegram_id: int) -> dict[str, Any]:
     """The hot-path INSERT's parameters for one record."""
-    return {**{f"v_{name}": value[name] for name in _VALUE_COLUMNS}, "v_telegram_id": telegram_id}
+    return {**{f"v_{name}": value.get(name) for name in _VALUE_COLUMNS}, "v_telegram_id": telegram_id}
 
 
 @functools.cache
