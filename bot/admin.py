@@ -199,7 +199,11 @@ async def add_org(services: Services, sender: Sender, name: str, parent_name: st
         if orgs.sibling_named(all_orgs, parent.id if parent else None, name) is not None:
             raise OrgExists(name)
         created = await orgs.create_org(
-            session=session, name=name, parent=parent, kind=kind_from_name(name, root=parent is None)
+            session=session,
+            name=name,
+            parent=parent,
+            kind=kind_from_name(name, root=parent is None),
+            counting_start=services.clock.now().date(),
         )
         bound = actor is None
         if actor is None:

@@ -167,6 +167,8 @@ class Acted:
     record: DutyRecord
     card: Card
     change: Change | None
+    # The Telegram id of the secretary who returned the record, when this change revised it.
+    revised_for: int | None = None
 
 
 @dataclass(frozen=True)
@@ -484,6 +486,7 @@ class CheckIns:
             if not service.may_change(member, record):
                 raise Refused(NOT_YOURS, alert=True)
             records = await service.siblings(session=session, record=record)
+            was_returned = record.review_status == "returned"
             if action == "undo":
                 await service.delete(session=session, actor=member, records=records)
                 change = Change.DELETED
@@ -506,7 +509,10 @@ class CheckIns:
                 await service.set_date(session=session, actor=member, record=record, date=date)
                 change = Change.DATE
             card = await self._card(session, records)
-        return Acted(record, card, change)
+            reviewer = None
+            if was_returned and record.review_status == "revised" and record.reviewed_by:
+                reviewer = await session.get(Member, record.reviewed_by)
+        return Acted(record, card, change, reviewer.telegram_id if reviewer else None)
 
     def unread_text(self, chat_id: int, message_id: int, quoted: str | None) -> str:
         """The text of the message a category prompt asked about: remembered, or else the quoted

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     misfire_grace_hours: float = 6.0
     nudge_weekly_cap: int = 3
     escalate_after_periods: int = 2
+    # Leave may be registered for past days (补登) back this many days, today not counted.
+    leave_backfill_days: int = Field(default=7, ge=0, le=366)
     send_rate_per_second: float = 25.0
 
     # Webhook mode.

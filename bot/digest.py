@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,7 @@ STEADY_WEEKS = 8
 STREAK_LOOKBACK = {"week": 8, "month": 6, "quarter": 4, "year": 2, "days": 4}
 UNIT = {"week": "周", "month": "个月", "quarter": "个季度", "year": "年", "days": "期"}
 NOT_MEMBER = NOT_BOUND
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 
 # --- scope and authorisation ---------------------------------------------------------------------
@@ -61,6 +63,8 @@ class Scope:
     # The subtree is the whole database: members need no org filter. Records keep theirs, so
     # the (org_id, date) index serves every date range.
     everything: bool = False
+    # The first day its figures count (the root org's 起算日期; a member's: also their joining day).
+    start: dt.date | None = None
 
     @property
     def records(self) -> stats.RecordScope:
@@ -85,10 +89,17 @@ class OrgGone(ScopeError):
         super().__init__("该组织已不存在。")
 
 
+class FuturePeriod(ScopeError):
+    """A period that has not begun: there is nothing to count yet."""
+
+    def __init__(self, period: Period) -> None:
+        super().__init__(f"{period.label}还没有开始，没有可统计的内容。可以查看本期或以前的期间。")
+
+
 def _subtree_scope(all_orgs: list[OrgRow], root: OrgRow) -> Scope:
     assert root.id is not None
     ids = tuple(org_repo.subtree_ids(all_orgs, root.id))
-    return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs))
+    return Scope(root.id, root.name, ids, everything=len(ids) == len(all_orgs), start=root.counting_start)
 
 
 def _find_org(all_orgs: list[OrgRow], name: str) -> OrgRow:
@@ -142,7 +153,15 @@ async def scope_for(*, session: AsyncSession, member: Member | None, org_name: s
         return _subtree_scope(all_orgs, target)
     if org_name and org_name != own.name:
         raise ScopeError("您可以查看自己的记录；组织情况请向本支部书记了解。")
-    return Scope(own.id, own.name, (own.id,), member_id=member.id, member_name=member.name)
+    start = max(member.joined_on or dt.date.min, own.counting_start or dt.date.min)
+    return Scope(
+        own.id,
+        own.name,
+        (own.id,),
+        member_id=member.id,
+        member_name=member.name,
+        start=None if start == dt.date.min else start,
+    )
 
 
 async def asker_scope(
@@ -213,14 +232,25 @@ class TargetLine:
     overdue: int
     due: int
     days_left: int | None  # for what is still open
+    not_started: int = 0  # subjects whose figures did not count yet (起算日期, joining day)
+    exempt_reasons: tuple[str, ...] = ()  # one per subject counted done as 本期不涉及 ("" unexplained)
 
 
 @dataclass(frozen=True)
 class Steadiness:
-    """One sub-org's weeks with activity, oldest first (STEADY_WEEKS of them)."""
+    """One sub-org's weeks with activity, oldest first (STEADY_WEEKS of them); None for a week
+    that had not begun (after today) or ended before the sub-org's 起算日期."""
 
     name: str
-    weeks: tuple[bool, ...]
+    weeks: tuple[bool | None, ...]
+
+    @property
+    def active(self) -> int:
+        return sum(1 for w in self.weeks if w)
+
+    @property
+    def counted(self) -> int:
+        return sum(1 for w in self.weeks if w is not None)
 
 
 @dataclass(frozen=True)
@@ -241,6 +271,7 @@ class Digest:
     today: dt.date
     categories: Mapping[str, str]  # code -> name, in display order
     records: int
+    late: int  # records of the period entered after it had ended (补报)
     prev_records: int
     by_category: Mapping[str, int]
     prev_by_category: Mapping[str, int]
@@ -261,6 +292,22 @@ class Digest:
     sub_orgs: Mapping[int, int]
     sub_org_names: tuple[tuple[int, str], ...]
     levels: tuple[Level, ...]
+
+    @property
+    def closed(self) -> bool:
+        """The period has ended: its report no longer changes except by late reports dated in it."""
+        return self.period.end < self.today
+
+    @property
+    def counted_from(self) -> dt.date | None:
+        """The 起算日期 when it cuts the period short (the period began before it)."""
+        start = self.scope.start
+        return start if start is not None and self.period.start < start <= self.period.end else None
+
+    @property
+    def before_start(self) -> bool:
+        """The whole period ended before the 起算日期: nothing in it counts."""
+        return self.scope.start is not None and self.period.end < self.scope.start
 
     @property
     def streak_unit(self) -> str:
@@ -342,7 +389,7 @@ def _silent_members(
             continue
         status = "leave" if m.id in on_leave else "unreachable" if m.unreachable else "silent"
         streak, capped = 1, True
-        joined = m.joined
+        joined = m.start
         last = last_dates.get(m.id)
         for p in earlier:
             if joined > p.end or (last is not None and last >= p.start):
@@ -369,7 +416,12 @@ async def silent_members(
     reporting = await stats.reporting_member_ids(
         session=session, scope=rs, start=period.start, end=period.end
     )
-    on_leave = await stats.on_leave_ids(session=session, start=period.start, end=period.end)
+    from bot.targets import excused_by_leave
+
+    spans = await target_repo.leave_spans(
+        session=session, member_ids=None, start=period.start, end=period.end
+    )
+    on_leave = {mid for mid, found in spans.items() if excused_by_leave(found, period.start, period.end)}
     lookback = period
     for _ in range(STREAK_LOOKBACK.get(period.kind, 4)):
         lookback = lookback.previous()
@@ -411,27 +463,28 @@ async def _target_lines(
     all_orgs: list[OrgRow],
     on: dt.date,
     today: dt.date,
+    until: dt.date,
 ) -> tuple[list[TargetLine], list[str]]:
-    from bot.targets import members_statuses, statuses_for_orgs
+    from bot.targets import UNCOUNTED, members_statuses, statuses_for_orgs
 
     if scope.member_id is not None:
         mine = [m for m in members if m.id == scope.member_id]
-        statuses = await members_statuses(session=session, members=mine, on=on)
+        statuses = await members_statuses(session=session, members=mine, on=on, until=until)
         return [], [_describe(s, on, today) for s in statuses.get(scope.member_id, [])]
     groups: dict[tuple[int, str], list[TargetStatus]] = defaultdict(list)
-    by_org = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
+    by_org = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on, until=until)
     for found in by_org.values():
         for s in found:
             groups[(s.target_id, "org")].append(s)
     bound = await bound_members(session=session, members=members, all_orgs=all_orgs)
-    by_member = await members_statuses(session=session, members=bound, on=on) if bound else {}
+    by_member = await members_statuses(session=session, members=bound, on=on, until=until) if bound else {}
     for found in by_member.values():
         for s in found:
             if s.subject == "member":
                 groups[(s.target_id, "member")].append(s)
     lines = []
     for (_, subject), group in sorted(groups.items()):
-        counted = [s for s in group if s.state != "excused"]
+        counted = [s for s in group if s.state not in UNCOUNTED]
         states = Counter(_final_state(s, on, today) for s in counted)
         open_days = [s.days_left for s in counted if _final_state(s, on, today) in ("due", "at_risk")]
         first = group[0]
@@ -447,6 +500,10 @@ async def _target_lines(
                 overdue=states["overdue"],
                 due=states["due"],
                 days_left=min(open_days) if open_days else None,
+                not_started=sum(1 for s in group if s.state == "not_started"),
+                exempt_reasons=tuple(
+                    s.exempt_reason for s in counted if _final_state(s, on, today) == "exempt"
+                ),
             )
         )
     return lines, []
@@ -474,10 +531,16 @@ class _Counts:
     prev_by_category: Counter[str]
     issues_found: int
     issues_fixed: int
+    late: int
 
 
-async def _counts(*, session: AsyncSession, scope: Scope, period: Period) -> _Counts:
+async def _counts(*, session: AsyncSession, scope: Scope, period: Period, tz: ZoneInfo) -> _Counts:
     rs, prev = scope.records, period.previous()
+    # Entered after the period's last local day: a late report (补报), counted all the same.
+    cutoff = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    late = await stats.records_entered_after(
+        session=session, scope=rs, start=period.start, end=period.end, after=cutoff
+    )
     rows = await stats.category_counts(session=session, scope=rs, start=period.start, end=period.end)
     prev_rows = await stats.category_counts(session=session, scope=rs, start=prev.start, end=prev.end)
     by_category: Counter[str] = Counter()
@@ -489,7 +552,7 @@ async def _counts(*, session: AsyncSession, scope: Scope, period: Period) -> _Co
         fixed += c.issues_fixed
     for c in prev_rows:
         prev_by_category[c.category] += c.records
-    return _Counts(rows, by_category, prev_by_category, found, fixed)
+    return _Counts(rows, by_category, prev_by_category, found, fixed, late)
 
 
 async def build_digest(
@@ -500,14 +563,18 @@ async def build_digest(
     today: dt.date,
     categories: dict[str, str] | None = None,
     chart: bool = False,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> DigestReport:
     """Gather every figure of the digest (a fixed number of queries, each over a bounded date range).
+
+    Only records dated inside the period count (targets too: up to its last day), so the report
+    of a closed period changes only by late reports dated inside it.
 
     With `chart`, the chart is drawn in a worker thread as soon as the counts are known, while the
     other figures are counted.
     """
     categories = categories or _category_names()
-    counts = await _counts(session=session, scope=scope, period=period)
+    counts = await _counts(session=session, scope=scope, period=period, tz=tz)
     drawing = asyncio.ensure_future(_draw(scope, period, categories, counts)) if chart else None
     try:
         digest = await _more_figures(
@@ -536,6 +603,8 @@ async def _more_figures(
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
     if scope.member_id is not None:
         members = [m for m in members if m.id == scope.member_id]
+    # Someone who joined after the period (or whose org started counting after it) is not in it.
+    members = [m for m in members if m.start <= period.end]
     reporting, silent = await silent_members(
         session=session, scope=scope, period=period, members=members, org_names=org_names
     )
@@ -548,9 +617,15 @@ async def _more_figures(
 
     on = min(period.end, today)
     targets, own_targets = await _target_lines(
-        session=session, scope=scope, members=members, all_orgs=all_orgs, on=on, today=today
+        session=session,
+        scope=scope,
+        members=members,
+        all_orgs=all_orgs,
+        on=on,
+        today=today,
+        until=period.end,
     )
-    steady = await _steadiness(session=session, scope=scope, period=period, all_orgs=all_orgs)
+    steady = await _steadiness(session=session, scope=scope, period=period, all_orgs=all_orgs, today=today)
     levels: list[Level] = []
     if scope.member_id is None:
         levels = _levels(scope, all_orgs, counts.rows, members)
@@ -561,6 +636,7 @@ async def _more_figures(
         today=today,
         categories=categories,
         records=sum(by_category.values()),
+        late=counts.late,
         prev_records=sum(prev_by_category.values()),
         by_category=by_category,
         prev_by_category=prev_by_category,
@@ -593,13 +669,17 @@ class _Steady:
 
 
 async def _steadiness(
-    *, session: AsyncSession, scope: Scope, period: Period, all_orgs: list[OrgRow]
+    *, session: AsyncSession, scope: Scope, period: Period, all_orgs: list[OrgRow], today: dt.date
 ) -> _Steady:
     """Weeks with activity out of the last 8 (ending with the period's last week), per sub-org,
-    and the problems found but not yet fixed over those weeks."""
+    and the problems found but not yet fixed over those weeks. Weeks not yet begun, and weeks
+    ended before a sub-org's 起算日期, are neither active nor idle."""
     last_week_start = period_bounds("week", period.end)[0]
     starts = [last_week_start - dt.timedelta(weeks=STEADY_WEEKS - 1 - i) for i in range(STEADY_WEEKS)]
-    activity = await stats.weekly_activity(session=session, scope=scope.records, week_starts=starts)
+    # up to the period's last day only: a week running past it counts none of the days after
+    activity = await stats.weekly_activity(
+        session=session, scope=scope.records, week_starts=starts, until=period.end
+    )
     children = _children(all_orgs)
     branches = sorted(children.get(scope.root_id, [])) or [scope.root_id]
     owner: dict[int, int] = {}
@@ -614,14 +694,20 @@ async def _steadiness(
         if row.org_id in owner and row.records:
             weeks[owner[row.org_id]].add(row.week)
     names = {o.id: o.name for o in all_orgs}
+    starts_of = {o.id: o.counting_start for o in all_orgs}
     split = branches != [scope.root_id]
+
+    def week(branch: int, i: int) -> bool | None:
+        first = starts_of.get(branch) or (scope.start if branch == scope.root_id else None)
+        if starts[i] > today or (first is not None and starts[i] + dt.timedelta(days=6) < first):
+            return None
+        return i in weeks[branch]
+
     return _Steady(
         open_issues=max(found - fixed, 0),
         sub_orgs=owner if split else {},
         sub_org_names=tuple((b, names[b]) for b in branches) if split else (),
-        weeks=tuple(
-            Steadiness(names[b], tuple(i in weeks[b] for i in range(STEADY_WEEKS))) for b in branches
-        ),
+        weeks=tuple(Steadiness(names[b], tuple(week(b, i) for i in range(STEADY_WEEKS))) for b in branches),
     )
 
 
@@ -691,20 +777,23 @@ async def weekly_digest(
     now: dt.datetime,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> DigestReport:
     """The digest (with its chart) of org `org_id` and everything below it; default: the last full
     week before `now`."""
     today = now.date()
     scope = await org_scope(session=session, org_id=org_id)
     return await build_digest(
-        session=session, scope=scope, period=weekly_period(today, start, end), today=today, chart=True
+        session=session, scope=scope, period=weekly_period(today, start, end), today=today, chart=True, tz=tz
     )
 
 
 async def scheduled_digest(services: Services, *, org_id: int) -> DigestReport:
     """A scheduled digest, counted in its own read-only unit (check-ins go on meanwhile)."""
     async with services.session(read_only=True) as session:
-        return await weekly_digest(session=session, org_id=org_id, now=services.clock.now())
+        return await weekly_digest(
+            session=session, org_id=org_id, now=services.clock.now(), tz=services.settings.tz
+        )
 
 
 async def asked_digest(
@@ -716,10 +805,14 @@ async def asked_digest(
     org_id: int | None = None,
 ) -> DigestReport:
     """/digest: the asker's digest of `period` (the org by name, or by id from a button), with its
-    chart. Raises ScopeError when the asker may not see it."""
+    chart. Raises ScopeError when the asker may not see it, FuturePeriod for a period not begun."""
     today = services.clock.now().date()
+    if period.start > today:
+        raise FuturePeriod(period)
     async with services.session(read_only=True) as session:
         scope, _ = await asker_scope(
             session=session, services=services, telegram_id=telegram_id, org_name=org_name, org_id=org_id
         )
-        return await build_digest(session=session, scope=scope, period=period, today=today, chart=True)
+        return await build_digest(
+            session=session, scope=scope, period=period, today=today, chart=True, tz=services.settings.tz
+        )

@@ -1,7 +1,9 @@
 """The Excel ledger (台账): what was entered once, exported for the assessment.
 
-Sheets: 汇总 (org × category, with the targets of each org and their completion), 台账 (every
-record of the period) and 未报告 (members without a record). Chinese headers, a frozen header row,
+Sheets: 汇总 (org × category, with each org's targets: the state of the one period the export
+covers, or how many of its periods were met), 台账 (every record of the period), 指标完成 (each
+target's own state in each of its periods: a month's row shows that month, counting only records
+dated in it) and 未报告 (members without a record). Chinese headers, a frozen header row,
 column widths and date formats set. Every export is written to the audit log.
 """
 
@@ -22,16 +24,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import UNIT, Scope, SilentMember, asker_scope, silent_members
-from bot.periods import PERIOD_NAMES
-from bot.periods_parse import Period
+from bot.digest import UNIT, FuturePeriod, Scope, SilentMember, asker_scope, silent_members
+from bot.periods import PERIOD_NAMES, period_bounds
+from bot.periods_parse import Period, period_text
+from bot.review import STATUS_NAMES as REVIEW_NAMES
 from storage import stats
+from storage import targets as target_repo
 from storage.models import ORG_KIND_NAMES, ROLE_NAMES, Member
 from storage.orgs import audit
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
+    from bot.targets import TargetStatus
 
 LEDGER_HEADERS = (
     "组织",
@@ -47,8 +52,40 @@ LEDGER_HEADERS = (
     "佐证数",
     "填报时间",
     "修改时间",
+    "审核状态",
+    "意见",
 )
-LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17)
+LEDGER_WIDTHS = (18, 10, 10, 10, 12, 6, 10, 8, 8, 60, 6, 17, 17, 14, 30)
+# A sheet per meeting form (三会一课 and the other meetings), in a 三会一课 ledger's column order.
+MEETING_SHEETS = (
+    ("支部党员大会", "党员大会"),
+    ("支委会", "支委会"),
+    ("党小组会", "党小组会"),
+    ("党课", "党课"),
+    ("其他会议", None),
+)
+MEETING_HEADERS = (
+    "序号",
+    "组织",
+    "会议日期",
+    "会议时长（分钟）",
+    "会议地点",
+    "主持人",
+    "记录人",
+    "应到人数",
+    "实到人数",
+    "缺席人数",
+    "缺席人员及原因",
+    "会议主题",
+    "会议内容（原文）",
+    "填报人",
+    "佐证数",
+    "审核状态",
+    "意见",
+)
+MEETING_WIDTHS = (6, 18, 12, 10, 16, 10, 10, 8, 8, 8, 24, 24, 50, 10, 6, 14, 24)
+PER_PERIOD_HEADERS = ("组织", "指标", "周期", "期间", "完成次数", "要求次数", "状态")
+PER_PERIOD_WIDTHS = (18, 14, 8, 18, 8, 8, 8)
 SILENT_HEADERS = ("组织", "姓名", "身份", "情况", "连续未报告")
 SILENT_WIDTHS = (18, 10, 8, 10, 12)
 STATUS_NAMES = {"silent": "未报告", "leave": "请假", "unreachable": "无法送达"}
@@ -59,8 +96,8 @@ STATE_NAMES = {
     "overdue": "未完成",
     "excused": "请假",
     "exempt": "不涉及",
+    "not_started": "未起算",
 }
-
 
 # Records in one file sent through the bot (the command line has no limit).
 LEDGER_LIMIT = 100_000
@@ -102,6 +139,7 @@ class _Sheets:
     ledger: list[stats.LedgerRow]
     silent: list[SilentMember]
     streak_unit: str
+    per_period: list[list[object]]
 
 
 # What XML 1.0 (so an xlsx) cannot hold: control characters but tab and newlines, lone
@@ -150,8 +188,6 @@ async def _gather(
     categories: dict[str, str],
     limit: int | None,
 ) -> _Sheets:
-    from bot.targets import members_statuses, statuses_for_orgs
-
     rs = scope.records
     all_orgs = {o.id: o for o in await stats.org_rows(session=session)}
     counts = await stats.category_counts(session=session, scope=rs, start=period.start, end=period.end)
@@ -161,15 +197,9 @@ async def _gather(
     members = await stats.member_rows(session=session, org_ids=None if scope.everything else scope.org_ids)
     if scope.member_id is not None:
         members = [m for m in members if m.id == scope.member_id]
-    on = min(period.end, today)
-    if scope.member_id is None:
-        statuses = await statuses_for_orgs(session=session, org_ids=list(scope.org_ids), on=on)
-    else:
-        statuses = {
-            scope.root_id: (await members_statuses(session=session, members=members, on=on)).get(
-                scope.member_id, []
-            )
-        }
+    statuses = await _period_statuses(
+        session=session, scope=scope, members=members, period=period, today=today
+    )
     target_columns: dict[tuple[int, str], str] = {}
     for found in statuses.values():
         for s in found:
@@ -177,6 +207,19 @@ async def _gather(
                 (s.target_id, s.subject), f"{s.name}（{PERIOD_NAMES.get(s.period, s.period)}{s.required}次）"
             )
     columns = sorted(target_columns)
+    per_period = [
+        [
+            all_orgs[org_id].name,
+            s.name,
+            PERIOD_NAMES.get(s.period, s.period),
+            period_text(s.period_start, s.period_end),
+            s.done,
+            s.required,
+            STATE_NAMES.get(s.state, s.state),
+        ]
+        for org_id in (scope.org_ids if scope.member_id is None else (scope.root_id,))
+        for s in sorted(statuses.get(org_id, []), key=lambda s: (s.target_id, s.subject, s.period_start))
+    ]
     per_org: dict[int, Counter[str]] = defaultdict(Counter)
     for c in counts:
         per_org[c.org_id][c.category] += c.records
@@ -186,10 +229,7 @@ async def _gather(
     for org_id in org_ids:
         org = all_orgs[org_id]
         tally = per_org.get(org_id, Counter())
-        cells: dict[tuple[int, str], str] = {
-            (s.target_id, s.subject): f"{s.done}/{s.required} {STATE_NAMES.get(s.state, s.state)}"
-            for s in statuses.get(org_id, [])
-        }
+        cells = _summary_cells(statuses.get(org_id, []))
         rows.append(
             [
                 org.name,
@@ -210,10 +250,104 @@ async def _gather(
             members=members,
             org_names={o.id: o.name for o in all_orgs.values()},
         )
-    return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"))
+    return _Sheets(headers, rows, ledger, silent, UNIT.get(period.kind, "期"), per_period)
 
 
-def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str, str]) -> bytes:
+async def _period_statuses(
+    *, session: AsyncSession, scope: Scope, members: list[stats.MemberRow], period: Period, today: dt.date
+) -> dict[int, list[TargetStatus]]:
+    """Each target's state in each of its own periods that overlap the export (up to today), per
+    org (or for the member), counting only records dated in that period and in the export."""
+    from bot.targets import closed_state, members_statuses, statuses_for_orgs
+
+    kinds = sorted({t.period for t in await target_repo.list_targets(session=session)})
+    last = min(period.end, today)
+    out: dict[int, list[TargetStatus]] = defaultdict(list)
+    for kind in kinds:
+        day = period.start
+        while day <= last:
+            start, end = period_bounds(kind, day)
+            on, until = min(today, end), min(end, period.end)
+            if scope.member_id is None:
+                found = await statuses_for_orgs(
+                    session=session,
+                    org_ids=list(scope.org_ids),
+                    on=on,
+                    period_of=start,
+                    period=kind,
+                    until=until,
+                )
+            else:
+                mine = await members_statuses(
+                    session=session, members=members, on=on, period_of=start, period=kind, until=until
+                )
+                found = {scope.root_id: mine.get(scope.member_id, [])}
+            for org_id, statuses in found.items():
+                out[org_id].extend(closed_state(s, today) for s in statuses if s.period_start == start)
+            day = end + dt.timedelta(days=1)
+    return out
+
+
+def _summary_cells(statuses: Sequence[TargetStatus]) -> dict[tuple[int, str], str]:
+    """One cell per target: its state when the export covers one of its periods, else how many of
+    its periods were met (periods before the 起算日期 or on leave left out)."""
+    from bot.targets import UNCOUNTED
+
+    grouped: dict[tuple[int, str], list[TargetStatus]] = defaultdict(list)
+    for s in statuses:
+        grouped[(s.target_id, s.subject)].append(s)
+    cells = {}
+    for key, group in grouped.items():
+        if len(group) == 1:
+            s = group[0]
+            cells[key] = f"{s.done}/{s.required} {STATE_NAMES.get(s.state, s.state)}"
+            continue
+        counted = [s for s in group if s.state not in UNCOUNTED and not s.open]
+        met = sum(1 for s in counted if s.state in ("done", "exempt"))
+        cells[key] = f"达标 {met}/{len(counted)} 期" if counted else "未起算"
+    return cells
+
+
+@dataclass(frozen=True)
+class TitleBlock:
+    """The rows above a meeting sheet's header: 组织, 期间, 导出人, 导出时间."""
+
+    org: str
+    period: str
+    exporter: str
+    exported_at: dt.datetime
+
+    def rows(self, sheet_title: str) -> list[list[str]]:
+        return [
+            [f"{self.org} {sheet_title}台账"],
+            [
+                f"组织：{self.org}",
+                f"期间：{self.period}",
+                f"导出人：{self.exporter}",
+                f"导出时间：{self.exported_at:%Y-%m-%d %H:%M}",
+            ],
+        ]
+
+
+def meeting_sheet_of(row: stats.LedgerRow) -> str | None:
+    """The meeting sheet a ledger row belongs on (None: not a meeting)."""
+    from bot.parsing.ledger import MEETINGS
+    from bot.targets import canonical_form
+
+    if row.category not in MEETINGS:
+        return None
+    form = canonical_form(row.keyword)
+    return next((name for name, canonical in MEETING_SHEETS if canonical and canonical == form), "其他会议")
+
+
+def _workbook(
+    sheets: _Sheets,
+    *,
+    title: str,
+    tz: ZoneInfo,
+    categories: dict[str, str],
+    block: TitleBlock | None = None,
+) -> bytes:
     """Write the workbook in openpyxl's streaming (write-only) mode: memory stays flat with size."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -221,15 +355,35 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
+    title_font = Font(bold=True, size=14)
     header_alignment = Alignment(vertical="center", wrap_text=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
-    def sheet(name: str, headers: Sequence[str], widths: Sequence[float]) -> Any:
+    def sheet(
+        name: str, headers: Sequence[str], widths: Sequence[float], above: Sequence[Sequence[str]] = ()
+    ) -> Any:
+        """A sheet printed A4 landscape, fit to the page's width, its header row (below the title
+        rows `above`) frozen and repeated on every printed page."""
         ws = wb.create_sheet(name)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = f"A{len(above) + 2}"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = f"{len(above) + 1}:{len(above) + 1}"
+        for n, values in enumerate(above):
+            row = []
+            for value in values:
+                cell = WriteOnlyCell(ws, value=value)
+                cell.data_type = "s"
+                if n == 0:
+                    cell.font = title_font
+                row.append(cell)
+            ws.append(row)
         cells = []
         for header in headers:
             cell = WriteOnlyCell(ws, value=xml_text(header))
@@ -274,8 +428,45 @@ def _workbook(sheets: _Sheets, *, title: str, tz: ZoneInfo, categories: dict[str
                 r.evidence,
                 formatted(ledger, _local(r.created_at, tz), "yyyy-mm-dd hh:mm"),
                 formatted(ledger, _local(r.updated_at, tz), "yyyy-mm-dd hh:mm"),
+                text(ledger, REVIEW_NAMES.get(r.review_status, "")),
+                text(ledger, r.review_opinion, wrap),
             ]
         )
+
+    if block is not None:
+        by_sheet: dict[str, list[stats.LedgerRow]] = defaultdict(list)
+        for r in sheets.ledger:
+            name = meeting_sheet_of(r)
+            if name is not None:
+                by_sheet[name].append(r)
+        for name, _ in MEETING_SHEETS:
+            ws = sheet(name, MEETING_HEADERS, MEETING_WIDTHS, above=block.rows(name))
+            for n, r in enumerate(by_sheet[name], start=1):
+                ws.append(
+                    [
+                        n,
+                        text(ws, r.org_name),
+                        formatted(ws, r.date, "yyyy-mm-dd"),
+                        r.duration_min,
+                        text(ws, r.place),
+                        text(ws, r.host),
+                        text(ws, r.recorder),
+                        r.expected_count,
+                        r.participants,
+                        r.absent_count,
+                        text(ws, r.absent_reasons, wrap),
+                        text(ws, r.topic, wrap),
+                        text(ws, r.source_text, wrap),
+                        text(ws, r.member_name),
+                        r.evidence,
+                        text(ws, REVIEW_NAMES.get(r.review_status, "")),
+                        text(ws, r.review_opinion, wrap),
+                    ]
+                )
+
+    per_period = sheet("指标完成", PER_PERIOD_HEADERS, PER_PERIOD_WIDTHS)
+    for row in sheets.per_period:
+        per_period.append([text(per_period, v) if isinstance(v, str) else v for v in row])
 
     silent = sheet("未报告", SILENT_HEADERS, SILENT_WIDTHS)
     for s in sheets.silent:
@@ -311,6 +502,8 @@ async def export_ledger(
     tz: ZoneInfo,
     categories: dict[str, str] | None = None,
     limit: int | None = LEDGER_LIMIT,
+    exporter: str = "命令行导出",
+    now: dt.datetime | None = None,
 ) -> Export:
     """Build the workbook (off the event loop). It only reads: run it in a read-only unit, then
     `record_export` in a writing one before handing the file out.
@@ -325,7 +518,8 @@ async def export_ledger(
         session=session, scope=scope, period=period, today=today, categories=categories, limit=limit
     )
     title = f"{scope.title} {period.label} 党建工作台账"
-    data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories)
+    block = TitleBlock(scope.title, period.label, exporter, _local(now or dt.datetime.now(dt.UTC), tz))
+    data = await asyncio.to_thread(_workbook, sheets, title=title, tz=tz, categories=categories, block=block)
     return Export(export_filename(scope, period), data, len(sheets.ledger))
 
 
@@ -357,6 +551,8 @@ async def asked_export(
     Raises ScopeError when the asker may not see it, ExportTooLarge beyond LEDGER_LIMIT records.
     """
     today = services.clock.now().date()
+    if period.start > today:
+        raise FuturePeriod(period)
     async with services.session(read_only=True) as session:
         scope, member = await asker_scope(
             session=session, services=services, telegram_id=telegram_id, org_name=org_name, org_id=org_id
@@ -370,6 +566,8 @@ async def asked_export(
             tz=services.settings.tz,
             categories=dict(services.rules.categories),
             limit=LEDGER_LIMIT,
+            exporter=member.name if member is not None else "",
+            now=services.clock.now(),
         )
     async with services.session() as session:
         await record_export(session=session, scope=scope, period=period, actor=member, export=export)

@@ -186,7 +186,13 @@ async def redeem(
         name = invite.person_name or name  # the roster's name for a personal invite
     if member is None:
         member = await orgs.create_member(
-            session=session, telegram_id=telegram_id, name=name, org=org, role=invite.role, username=username
+            session=session,
+            telegram_id=telegram_id,
+            name=name,
+            org=org,
+            role=invite.role,
+            username=username,
+            joined_on=now.date(),
         )
         outcome = Redeem.joined
     else:

@@ -118,3 +118,17 @@ async def resolve(*, session: AsyncSession, services: Services, user: Sender) ->
         object_id=member.id,
     )
     return member
+
+
+async def secretaries_of(session: AsyncSession, member: Member) -> tuple[int, ...]:
+    """Telegram ids of the secretaries of the member's org, or of the nearest org above with one."""
+    by_id = {o.id: o for o in await orgs.list_orgs(session=session)}
+    org_id: int | None = member.org_id
+    while org_id is not None:
+        people = await orgs.list_members(session=session, org_ids=[org_id])
+        found = tuple(m.telegram_id for m in people if m.role == Role.secretary and m.id != member.id)
+        if found:
+            return found
+        org = by_id.get(org_id)
+        org_id = org.parent_id if org is not None else None
+    return ()

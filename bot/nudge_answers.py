@@ -30,6 +30,8 @@ class Answered:
     snoozed_until: dt.datetime | None = None  # snooze: when it comes back (UTC); None: no more
     open: list[TargetStatus] = field(default_factory=list)  # exempt: the open targets before it
     chosen: list[TargetStatus] = field(default_factory=list)  # exempt: those it may be about
+    exemption_id: int | None = None  # exempt: the exemption recorded
+    needs_reason: bool = False  # exempt: no reason given yet (the adapter asks for one)
 
     @property
     def exempted(self) -> TargetStatus | None:
@@ -64,8 +66,15 @@ async def answer_nudge(
             return Answered(mine=True, snoozed_until=until)
         statuses = await outbox.open_statuses(session=session, member=member, on=now.date())
         chosen = [s for s in statuses if target_id is None or s.target_id == target_id]
-        if len(chosen) == 1:
-            await record_exemption(
-                session=session, member=member, target_id=chosen[0].target_id, on=now.date()
-            )
-    return Answered(mine=True, open=statuses, chosen=chosen)
+        if len(chosen) != 1:
+            return Answered(mine=True, open=statuses, chosen=chosen)
+        exemption = await record_exemption(
+            session=session, member=member, target_id=chosen[0].target_id, on=now.date()
+        )
+    return Answered(
+        mine=True,
+        open=statuses,
+        chosen=chosen,
+        exemption_id=exemption.id if exemption else None,
+        needs_reason=exemption is not None and not exemption.reason,
+    )

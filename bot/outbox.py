@@ -36,6 +36,7 @@ from bot.services import Services
 from bot.targets import TargetStatus, members_statuses
 from storage import orgs as org_repo
 from storage import schedules as repo
+from storage import targets as target_repo
 from storage.models import Delivery, DutyRecord, Member, Org, Role, Schedule, ScheduleRun
 
 log = logging.getLogger(__name__)
@@ -147,9 +148,14 @@ async def open_statuses(*, session: AsyncSession, member: Member, on: dt.date) -
 async def plan_nudges(
     *, session: AsyncSession, schedule: Schedule, now: dt.datetime, weekly_cap: int
 ) -> list[Planned]:
-    """Members of the scope with a duty due or at risk, reachable, under the weekly cap."""
+    """Members of the scope with a duty due or at risk, reachable, not on leave today, under the
+    weekly cap."""
     org_ids = await scope_org_ids(session=session, org_id=schedule.org_id)
     members = [m for m in await org_repo.list_members(session=session, org_ids=org_ids) if not m.unreachable]
+    away = await target_repo.members_on_leave(
+        session=session, member_ids=[m.id for m in members if m.id is not None], on=now.date()
+    )
+    members = [m for m in members if m.id not in away]
     statuses = await members_statuses(session=session, members=members, on=now.date())
     due = {m.id: [s for s in statuses.get(m.id, []) if s.open] for m in members if m.id is not None}
     candidates = [m for m in members if m.id is not None and due[m.id]]

@@ -17,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest import Scope, asker_scope, bound_members
 from bot.periods import period_bounds
-from bot.targets import TargetStatus, members_statuses, statuses_for_orgs
+from bot.targets import UNCOUNTED, TargetStatus, members_statuses, statuses_for_orgs
 from storage import orgs as org_repo
 from storage import stats
 from storage import targets as target_repo
+
+# Years before this are out of range whatever the 起算日期.
+EARLIEST_YEAR = 2000
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -65,11 +68,18 @@ class Readiness:
 
     @property
     def on(self) -> dt.date:
-        return min(self.today, dt.date(self.year, 12, 31))
+        return min(self.today, dt.date(max(self.year, 1), 12, 31))
 
     @property
     def started(self) -> bool:
         return self.year <= self.today.year
+
+    @property
+    def before_start(self) -> bool:
+        """The whole year ended before the scope's 起算日期 (or before 2000): nothing to count."""
+        return self.year < EARLIEST_YEAR or (
+            self.scope.start is not None and self.year < self.scope.start.year
+        )
 
 
 @dataclass
@@ -122,9 +132,11 @@ async def build_readiness(
     *, session: AsyncSession, scope: Scope, year: int, today: dt.date
 ) -> list[TargetReadiness]:
     """Per target, per sub-org (or for one member): met and missing periods of `year` up to today."""
+    if year > today.year or year < EARLIEST_YEAR:
+        return []
     on = min(today, dt.date(year, 12, 31))
     targets = await target_repo.list_targets(session=session)
-    if year > today.year or not targets:
+    if not targets:
         return []
     all_orgs = await stats.org_rows(session=session)
     names = {o.id: o.name for o in all_orgs}
@@ -166,7 +178,7 @@ async def build_readiness(
             statuses += [(member_id, s) for s in found]
         for subject_id, s in statuses:
             key = (s.target_id, s.subject, subject_id, s.period_start)
-            if s.period_start != start or key in seen or s.state == "excused":
+            if s.period_start != start or key in seen or s.state in UNCOUNTED:
                 continue
             seen.add(key)
             item = result.setdefault(

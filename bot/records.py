@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.parsing.ledger import LEDGER_KEYS, MEETINGS, ledger_fields
 from storage import orgs
 from storage import records as repo
 from storage.models import DutyRecord, Member, Role, utcnow
@@ -40,8 +41,13 @@ def may_change(member: Member, record: DutyRecord) -> bool:
     return record.member_id == member.id or member.role == Role.admin
 
 
-def _values(parsed: Any) -> dict[str, Any]:
-    return {name: getattr(parsed, name) for name in _FIELDS}
+def _values(parsed: Any, text: str = "", *, stated_only: bool = False) -> dict[str, Any]:
+    """A parsed record's columns; a meeting's also the ledger (台账) fields its text states."""
+    values = {name: getattr(parsed, name) for name in _FIELDS}
+    if values["category"] not in MEETINGS:
+        return values if stated_only else {**values, **dict.fromkeys(LEDGER_KEYS)}
+    fields = ledger_fields(text)
+    return {**values, **(fields.stated() if stated_only else fields.as_dict())}
 
 
 def _member_id(member: Member) -> int:
@@ -72,7 +78,7 @@ async def store(
     transaction. That keeps a check-in to one read and one insert.
     """
     return await _store_values(
-        session=session, member=member, source=source, values=[_values(p) for p in parsed]
+        session=session, member=member, source=source, values=[_values(p, source.text) for p in parsed]
     )
 
 
@@ -84,7 +90,7 @@ async def store_for_sender(
     member: take the slow path then."""
     rows = [
         {
-            **_values(p),
+            **_values(p, source.text),
             "source_text": source.text,
             "chat_id": source.chat_id,
             "message_id": source.message_id,
@@ -120,6 +126,8 @@ async def file_as(
     Raises IntegrityError when the message already has records, like `store`.
     """
     values: dict[str, Any] = {**dict.fromkeys(_FIELDS), "category": category, "date": date}
+    if category in MEETINGS:
+        values.update(ledger_fields(source.text).stated())
     return await _store_values(session=session, member=member, source=source, values=[values])
 
 
@@ -140,7 +148,7 @@ async def apply_edit(
     changed = False
     wanted = list(parsed[:MAX_RECORDS_PER_MESSAGE])
     for index, p in enumerate(wanted):
-        values = _values(p)
+        values = _values(p, source.text, stated_only=True)
         record = by_index.get(index)
         if record is None:
             record = _new_record(member, source, index, values)
@@ -153,6 +161,7 @@ async def apply_edit(
                 setattr(record, key, value)
             record.source_text = source.text
             record.updated_at = now
+            await revised(session=session, actor=member, record=record)
             changed = True
     for record in records:
         if record.activity_index >= len(wanted) and record.deleted_at is None:
@@ -213,6 +222,7 @@ async def set_category(*, session: AsyncSession, actor: Member, record: DutyReco
     """A category picked by hand: the rule keyword no longer applies."""
     before = f"{record.category}/{record.keyword}"
     record.category, record.keyword, record.updated_at = category, None, utcnow()
+    await revised(session=session, actor=actor, record=record)
     await orgs.audit(
         session=session,
         actor=actor,
@@ -227,6 +237,7 @@ async def set_category(*, session: AsyncSession, actor: Member, record: DutyReco
 async def set_date(*, session: AsyncSession, actor: Member, record: DutyRecord, date: dt.date) -> None:
     before = record.date.isoformat()
     record.date, record.updated_at = date, utcnow()
+    await revised(session=session, actor=actor, record=record)
     await orgs.audit(
         session=session,
         actor=actor,
@@ -236,6 +247,15 @@ async def set_date(*, session: AsyncSession, actor: Member, record: DutyRecord, 
         detail=f"{before} -> {date.isoformat()}",
     )
     await session.flush()
+
+
+async def revised(*, session: AsyncSession, actor: Member, record: DutyRecord) -> None:
+    """A returned record (退回) its author changed counts again, as revised (已修改), audited."""
+    if record.review_status == "returned" and record.member_id == actor.id:
+        record.review_status = "revised"
+        await orgs.audit(
+            session=session, actor=actor, action="record.revise", object_type="record", object_id=record.id
+        )
 
 
 async def undo_last(*, session: AsyncSession, member: Member) -> DutyRecord | None:

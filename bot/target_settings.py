@@ -8,7 +8,7 @@ How a target is evaluated is `bot.targets`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ class TargetAccess:
 class TargetList:
     summaries: list[str]  # one `target_summary` line per active target, by id
     admin: bool  # the reader may change them (show how)
+    composites: list[str] = field(default_factory=list)  # composite forms and their member norms
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ async def target_list(services: Services, telegram_id: int) -> TargetList:
         if not access.admin and not has_role(access.member, Role.secretary):
             raise Refused(NEED_ROLE[Role.secretary])
         rows = await repo.list_targets(session=session)
-    return TargetList([targets.target_summary(t, categories) for t in rows], access.admin)
+    return TargetList(
+        [targets.target_summary(t, categories) for t in rows], access.admin, targets.composite_summaries(rows)
+    )
 
 
 async def set_target(services: Services, telegram_id: int, text: str) -> TargetChange:

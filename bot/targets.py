@@ -10,8 +10,13 @@ Whom it binds:
   (None: any); only the member's own records count.
 
 State of one target for one subject, evaluated on date `on` for the period containing `period_of`
-(default: `on`), in this order:
-1. excused  – the member is on leave on `on` (member statuses only; never for an org);
+(default: `on`), counting the records dated in the period up to `until` (default: its last day),
+in this order:
+0. not_started – the period ended before the subject's figures count: the org's 起算日期 (for a
+              member also their joining day); neither missed nor a gap;
+1. excused  – the member's leave covers at least half of the period's weekdays (Monday to Friday;
+              member statuses only, never for an org): one day of leave excuses no week, a week
+              of leave excuses no month (`excused_by_leave`);
 2. done     – done >= required;
 3. exempt   – an exemption (本期不涉及) is recorded for the target and period (for an org target:
               by any member of the org);
@@ -27,7 +32,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,13 +43,15 @@ from bot.errors import shown
 from bot.parsing.numbers import cn_to_int
 from bot.periods import PERIOD_NAMES, period_bounds, period_label
 from storage import targets as repo
-from storage.models import Member, Org, Target
+from storage.models import Exemption, Member, Org, Target
 from storage.orgs import audit
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "targets.json"
 # At risk when the days left are at most this many per missing record.
 AT_RISK_DAYS: dict[str, int] = {"week": 2, "month": 7, "quarter": 21, "year": 60}
-STATES: tuple[str, ...] = ("done", "due", "at_risk", "overdue", "excused", "exempt")
+STATES: tuple[str, ...] = ("done", "due", "at_risk", "overdue", "excused", "exempt", "not_started")
+# States that neither count as done nor as missed (left out of tallies and readiness).
+UNCOUNTED: tuple[str, ...] = ("excused", "not_started")
 
 
 @cache
@@ -75,6 +82,20 @@ def canonical_form(keyword: str | None) -> str | None:
     return _alias_map().get(keyword, keyword)
 
 
+@cache
+def composites() -> dict[str, tuple[str, ...]]:
+    """Composite forms (三会一课) and the canonical forms they are made of, in ledger order."""
+    return {
+        name: tuple(canonical_form(form) or form for form in forms)
+        for name, forms in _data().get("composites", {}).items()
+    }
+
+
+def composite_members(name: str) -> tuple[str, ...]:
+    """The member forms as named in the data file (支部党员大会, 支委会, 党小组会, 党课)."""
+    return tuple(_data().get("composites", {}).get(name, ()))
+
+
 def form_aliases() -> dict[str, list[str]]:
     return {k: list(v) for k, v in _data()["aliases"].items()}
 
@@ -91,10 +112,11 @@ class TargetStatus:
     period_start: dt.date
     period_end: dt.date
     days_left: int  # (period_end - on).days; negative when asking about a period that has ended
-    state: str  # done | due | at_risk | overdue | excused | exempt
+    state: str  # done | due | at_risk | overdue | excused | exempt | not_started
     subject: str  # member | org
     org_id: int
     member_id: int | None
+    exempt_reason: str = ""  # exempt: the reason given (本期不涉及：出差)
 
     @property
     def on(self) -> dt.date:
@@ -119,6 +141,8 @@ class TargetStatus:
         tally = f"{self.done}/{self.required} 次"
         if self.state == "excused":
             return f"{label}：请假中，本期不作要求"
+        if self.state == "not_started":
+            return f"{label}：在起算日期之前，不作统计"
         if self.state == "exempt":
             return f"{label}：本期不涉及"
         if self.state == "done":
@@ -130,8 +154,26 @@ class TargetStatus:
         return f"{progress}，{left}"
 
 
-def state_of(*, required: int, done: int, period: str, days_left: int, excused: bool, exempt: bool) -> str:
+def closed_state(status: TargetStatus, today: dt.date) -> TargetStatus:
+    """A status judged on its period's last day, seen from `today`: unmet and ended, it is overdue."""
+    if status.open and status.period_end < today:
+        return replace(status, state="overdue")
+    return status
+
+
+def state_of(
+    *,
+    required: int,
+    done: int,
+    period: str,
+    days_left: int,
+    excused: bool,
+    exempt: bool,
+    started: bool = True,
+) -> str:
     """The state rule documented at the top of this module."""
+    if not started:
+        return "not_started"
     if excused:
         return "excused"
     if done >= required:
@@ -143,6 +185,23 @@ def state_of(*, required: int, done: int, period: str, days_left: int, excused: 
     if days_left <= AT_RISK_DAYS[period] * (required - done):
         return "at_risk"
     return "due"
+
+
+def _weekdays(start: dt.date, end: dt.date) -> set[dt.date]:
+    days = (end - start).days + 1
+    return {d for d in (start + dt.timedelta(days=i) for i in range(max(days, 0))) if d.weekday() < 5}
+
+
+def excused_by_leave(spans: Sequence[tuple[dt.date, dt.date]], start: dt.date, end: dt.date) -> bool:
+    """Whether leave (spans of days that count) excuses the period [start, end]: it covers at
+    least half of the period's weekdays."""
+    period = _weekdays(start, end)
+    if not period or not spans:
+        return False
+    covered: set[dt.date] = set()
+    for first, last in spans:
+        covered |= _weekdays(max(first, start), min(last, end))
+    return 2 * len(covered & period) >= len(period)
 
 
 def binds_member(target: Target | _Rule, *, role: str, org_kind: str | None) -> bool:
@@ -216,6 +275,12 @@ class _Tally:
                 self.by_form_any[(subject, form)] += n
 
     def count(self, subject: int, rule: _Rule) -> int:
+        parts = composites().get(rule.canonical or "")
+        if parts:  # a composite counts its own keyword and every record of its member forms
+            forms = (rule.canonical or "", *parts)
+            if rule.category:
+                return sum(self.by_form.get((subject, rule.category, f), 0) for f in forms)
+            return sum(self.by_form_any.get((subject, f), 0) for f in forms)
         if rule.canonical and rule.category:
             return self.by_form.get((subject, rule.category, rule.canonical), 0)
         if rule.canonical:
@@ -233,9 +298,10 @@ def _categories(rules: Sequence[_Rule]) -> list[str] | None:
 
 
 async def _tallies(
-    *, session: AsyncSession, by: str, ids: Sequence[int], rules: Sequence[_Rule]
+    *, session: AsyncSession, by: str, ids: Sequence[int], rules: Sequence[_Rule], until: dt.date | None
 ) -> dict[str, _Tally]:
-    """One tally per period used by `rules` (a query per period, not per subject)."""
+    """One tally per period used by `rules` (a query per period, not per subject), counting the
+    records dated in the period up to `until`."""
     out: dict[str, _Tally] = {}
     for period in sorted({r.period for r in rules}):
         same = [r for r in rules if r.period == period]
@@ -247,7 +313,7 @@ async def _tallies(
                     by=by,
                     ids=ids,
                     start=same[0].start,
-                    end=same[0].end,
+                    end=same[0].end if until is None else min(same[0].end, until),
                     categories=_categories(same),
                 )
             )
@@ -264,8 +330,10 @@ def _status(
     member_id: int | None,
     on: dt.date,
     excused: bool,
-    exempt: bool,
+    exempt: str | None,
+    start: dt.date | None,
 ) -> TargetStatus:
+    """`exempt`: the reason of an exemption for the period (None: none recorded)."""
     days_left = (rule.end - on).days
     state = state_of(
         required=rule.count,
@@ -273,7 +341,8 @@ def _status(
         period=rule.period,
         days_left=days_left,
         excused=excused,
-        exempt=exempt,
+        exempt=exempt is not None,
+        started=start is None or start <= rule.end,
     )
     return TargetStatus(
         target_id=rule.id,
@@ -290,6 +359,7 @@ def _status(
         subject=subject,
         org_id=org_id,
         member_id=member_id,
+        exempt_reason=exempt or "",
     )
 
 
@@ -305,9 +375,10 @@ async def statuses_for_orgs(
     on: dt.date,
     period_of: dt.date | None = None,
     period: str | None = None,
+    until: dt.date | None = None,
 ) -> dict[int, list[TargetStatus]]:
-    """Org-scoped targets of each org (by its kind), counting the org's own live records; with
-    `period`, only the targets counted per that period.
+    """Org-scoped targets of each org (by its kind), counting the org's own live records (dated up
+    to `until`, when given); with `period`, only the targets counted per that period.
 
     A handful of queries whatever the number of orgs. Orgs that do not exist are left out.
     """
@@ -318,13 +389,13 @@ async def statuses_for_orgs(
     if not rules or not out:
         return out
     ids = list(out)
-    tallies = await _tallies(session=session, by="org", ids=ids, rules=rules)
+    tallies = await _tallies(session=session, by="org", ids=ids, rules=rules, until=until)
     exempt = await repo.exemptions_by_org(
         session=session, org_ids=ids, target_ids=[r.id for r in rules], starts=[r.start for r in rules]
     )
     by_kind: dict[str | None, list[_Rule]] = {}
     for org_id in ids:
-        kind = kinds[org_id]
+        kind, start = kinds[org_id]
         if kind not in by_kind:
             by_kind[kind] = [r for r in rules if binds_org(r, org_kind=kind)]
         out[org_id] = [
@@ -336,7 +407,8 @@ async def statuses_for_orgs(
                 member_id=None,
                 on=on,
                 excused=False,
-                exempt=(org_id, r.id, r.start) in exempt,
+                exempt=exempt.get((org_id, r.id, r.start)),
+                start=start,
             )
             for r in by_kind[kind]
         ]
@@ -378,6 +450,8 @@ class Person(Protocol):
     def org_id(self) -> int: ...
     @property
     def role(self) -> str: ...
+    @property
+    def joined_on(self) -> dt.date | None: ...
 
 
 async def members_statuses(
@@ -388,6 +462,7 @@ async def members_statuses(
     period_of: dt.date | None = None,
     period: str | None = None,
     org_targets: bool = True,
+    until: dt.date | None = None,
 ) -> dict[int, list[TargetStatus]]:
     """The targets each member answers for, keyed by member id, in a handful of queries; with
     `period`, only the targets counted per that period; with org_targets=False, only member-scoped
@@ -395,18 +470,23 @@ async def members_statuses(
 
     Member-scoped targets binding the member's role and org kind count their own records; a
     secretary also answers for the org-scoped targets of their org (counting all its records).
-    A member on leave on `on` gets every status as "excused".
+    A member whose leave covers half of a target period's weekdays gets "excused" for it (see the
+    module docstring); periods ended before the member
+    joined (or their org's 起算日期) are "not_started".
     """
     period_of = period_of or on
     # (id, org id, role) read once: plain values are much cheaper than ORM attributes in the loop
     people = [(m.id, m.org_id, m.role) for m in members if m.id is not None]
+    joined = {m.id: m.joined_on for m in members if m.id is not None}
     out: dict[int, list[TargetStatus]] = {mid: [] for mid, _, _ in people}
     rules = _rules(
         (t for t in await _targets(session, period) if org_targets or t.scope == "member"), period_of
     )
     if not people or not rules:
         return out
-    kinds = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
+    facts = await repo.org_kinds(session=session, org_ids=[org_id for _, org_id, _ in people])
+    kinds = {org_id: kind for org_id, (kind, _) in facts.items()}
+    org_starts = {org_id: start for org_id, (_, start) in facts.items()}
     plans: dict[tuple[str, str | None], list[tuple[_Rule, bool]]] = {}
     for _, org_id, role in people:
         key = (role, kinds.get(org_id))
@@ -417,15 +497,20 @@ async def members_statuses(
     bound = [mid for mid, org_id, role in people if any(not o for _, o in plans[(role, kinds.get(org_id))])]
     org_ids = sorted({org_id for _, org_id, role in people if _answers_for_org(role)})
 
-    on_leave = await repo.members_on_leave(session=session, member_ids=[mid for mid, _, _ in people], on=on)
-    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules)
+    spans = await repo.leave_spans(
+        session=session,
+        member_ids=[mid for mid, _, _ in people],
+        start=min(r.start for r in rules),
+        end=max(r.end for r in rules),
+    )
+    member_tallies = await _tallies(session=session, by="member", ids=bound, rules=member_rules, until=until)
     member_exempt = await repo.exemptions_by_member(
         session=session,
         member_ids=bound,
         target_ids=[r.id for r in member_rules],
         starts=[r.start for r in member_rules],
     )
-    org_tallies = await _tallies(session=session, by="org", ids=org_ids, rules=org_rules)
+    org_tallies = await _tallies(session=session, by="org", ids=org_ids, rules=org_rules, until=until)
     org_exempt = (
         await repo.exemptions_by_org(
             session=session,
@@ -434,12 +519,14 @@ async def members_statuses(
             starts=[r.start for r in org_rules],
         )
         if org_ids
-        else set()
+        else {}
     )
 
     for mid, org_id, role in people:
-        excused = mid in on_leave
+        leave = spans.get(mid, [])
         statuses = out[mid]
+        org_start = org_starts.get(org_id)
+        member_start = max(joined[mid] or dt.date.min, org_start or dt.date.min)
         for r, for_org in plans[(role, kinds.get(org_id))]:
             subject_id = org_id if for_org else mid
             tally, exempt = (org_tallies, org_exempt) if for_org else (member_tallies, member_exempt)
@@ -451,8 +538,9 @@ async def members_statuses(
                     org_id=org_id,
                     member_id=mid,
                     on=on,
-                    excused=excused,
-                    exempt=(subject_id, r.id, r.start) in exempt,
+                    excused=excused_by_leave(leave, r.start, r.end),
+                    exempt=exempt.get((subject_id, r.id, r.start)),
+                    start=org_start if for_org else member_start,
                 )
             )
     return out
@@ -469,9 +557,9 @@ async def member_statuses(
 
 async def record_exemption(
     *, session: AsyncSession, member: Member, target_id: int, on: dt.date, reason: str = ""
-) -> bool:
-    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent).
-    A new exemption is audited; False when it was recorded before."""
+) -> Exemption | None:
+    """本期不涉及: the member explains a gap for the target's period containing `on` (idempotent);
+    returns the exemption (the one recorded before, when there was one)."""
     target = await repo.get_target(session=session, target_id=target_id)
     if target is None:
         raise LookupError(f"no target {target_id}")
@@ -493,7 +581,9 @@ async def record_exemption(
             object_id=target_id,
             detail=f"{target.name} {target.period} {start.isoformat()} {reason}".strip(),
         )
-    return added
+    return await repo.find_exemption(
+        session=session, member_id=member.id, target_id=target_id, period_start=start
+    )
 
 
 async def is_on_leave(*, session: AsyncSession, member_id: int, on: dt.date) -> bool:
@@ -510,7 +600,10 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     from storage.models import ORG_KIND_NAMES, ROLE_NAMES
 
     what = target.name
-    if (
+    members = composite_members(canonical_form(target.form) or "")
+    if members:
+        what = f"{what}（{'、'.join(members)}）"
+    elif (
         category_names
         and target.category
         and target.form is None
@@ -526,6 +619,19 @@ def target_summary(target: Target, category_names: dict[str, str] | None = None)
     else:
         whom.append("按组织")
     return " · ".join(parts + whom)
+
+
+def composite_summaries(targets: Sequence[Target]) -> list[str]:
+    """三会一课：支部党员大会 #3 每季度1次 · 支委会 #1 每月1次 · … (each member form's own norm)."""
+    lines = []
+    for name, forms in composites().items():
+        norms = []
+        for shown_as, form in zip(composite_members(name), forms, strict=True):
+            own = [t for t in targets if canonical_form(t.form) == form]
+            norm = "、".join(f"#{t.id} {PERIOD_NAMES.get(t.period, t.period)}{t.count}次" for t in own)
+            norms.append(f"{shown_as} {norm or '未设指标'}")
+        lines.append(f"{name}：{' · '.join(norms)}")
+    return lines
 
 
 # --- reading `/target set` arguments -------------------------------------------------------------

@@ -15,13 +15,14 @@ from bot.errors import shown as echo
 from bot.roles import ROLE_NAMES, Role
 from handlers import people
 from handlers.context import Ctx
+from handlers.counting import org_counting_start
 from handlers.guards import answer_refusals, is_private, reply_private
 from handlers.notifier import TelegramNotifier
 from handlers.org_pick import TREE_HINT, org_lookups, pick, unknown_text
 
 ORG_USAGE = (
-    "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树\n"
-    + org_changes.USAGE.removeprefix("用法：\n")
+    "用法：\n/org add 名称 [上级组织] — 新建组织\n/org list — 查看组织树"
+    "\n/org 起算日期 组织 [日期] — 查看或设置开始统计的日期\n" + org_changes.USAGE.removeprefix("用法：\n")
 )
 MESSAGE_LIMIT = 3900
 
@@ -41,6 +42,9 @@ async def _org(update: Update, context: Ctx) -> None:
         if len(args) != (2 if sub == "archive" else 3):
             raise Refused(ORG_USAGE)
         await message.reply_text(await ORG_CHANGES[sub](context, user, args[1:]))
+        return
+    if sub == "起算日期":
+        await org_counting_start(update, context, args[1:])
         return
     if sub != "add" or len(args) < 2:
         await admin.authorize(context.bot_data, user, Role.admin)

@@ -28,9 +28,11 @@ from handlers import (
     audit,
     checkin,
     digest,
+    exemptions,
     guards,
     leave,
     nudges,
+    review,
     roster,
     rules,
     schedule_commands,
@@ -125,6 +127,11 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("schedule", schedule_commands.schedule_command, filters=_NEW))
     app.add_handler(CommandHandler("holiday", schedule_commands.holiday_command, filters=_NEW))
     app.add_handler(CallbackQueryHandler(nudges.on_nudge_button, pattern=r"^nudge:"))
+    app.add_handler(CallbackQueryHandler(exemptions.reject_button, pattern=r"^exm:"))
+    app.add_handler(CallbackQueryHandler(leave.leave_button, pattern=r"^lv:"))
+    app.add_handler(CommandHandler("review", review.review_command, filters=_NEW))
+    app.add_handler(CommandHandler("return", review.return_command, filters=_NEW))
+    app.add_handler(CallbackQueryHandler(review.review_button, pattern=r"^rv:"))
 
     # The parsing rules: suggestions learned from corrections, tests, export, undo, re-reading.
     app.add_handler(CommandHandler("rules", rules.rules_command, filters=_NEW))
@@ -152,6 +159,17 @@ def _add_handlers(app: Application) -> None:
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, checkin.edited_command)
     )
     app.add_handler(MessageHandler(_NEW & filters.PHOTO, checkin.photo))
+    # A reply to the question why something is 本期不涉及 is the reason, not a check-in.
+    app.add_handler(
+        MessageHandler(
+            _NEW & filters.TEXT & ~filters.COMMAND & exemptions.REPLY_TO_REASON_PROMPT,
+            exemptions.reason_reply,
+        )
+    )
+    # A reply to the question for a review opinion or an answer to one (handlers.review).
+    app.add_handler(
+        MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND & review.REPLY_TO_REVIEW, review.review_reply)
+    )
     app.add_handler(MessageHandler(_NEW & filters.TEXT & ~filters.COMMAND, checkin.check_in))
     app.add_handler(MessageHandler(_NEW & filters.COMMAND, checkin.unknown_command))
     app.add_handler(MessageHandler(_NEW & ~filters.StatusUpdate.ALL, checkin.other_input))

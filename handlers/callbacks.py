@@ -12,6 +12,9 @@ Data is `<prefix>:<code>:<field>[:<field>…]`, at most 64 bytes (Telegram's lim
   pick:<command>:<arguments>            an org chosen among namesakes (see handlers.org_pick)
   audit:p:<page>                        a page of the audit log
   imp:<a|x>:<upload id>                 apply or cancel a previewed roster import
+  exm:r:<exemption id>                  a secretary rejects a 本期不涉及 (handlers.exemptions)
+  lv:<a|r>:<leave id>                   a secretary approves / refuses backfilled leave (handlers.leave)
+  rv:<ask|ans|ok|fill>:<record id>      the review of a record (handlers.review)
 
 `pack` builds data, `unpack` reads it back (None for data of another prefix or a malformed one);
 domain `Action`s are encoded with `encode` and decoded with `decode`.
@@ -22,7 +25,7 @@ from __future__ import annotations
 from bot.ports import Action
 
 LIMIT = 64
-PREFIXES = ("rec", "cat", "digest", "nudge", "rules", "pick", "audit", "imp")
+PREFIXES = ("rec", "cat", "digest", "nudge", "rules", "pick", "audit", "imp", "exm", "lv", "rv")
 
 _ACTION_CODES: dict[str, tuple[str, str]] = {
     "nudge.report": ("nudge", "r"),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.entities import DutyRecord
+from bot.parsing.ledger import MEETINGS
 from bot.periods import WEEKDAY_NAMES
 from bot.records import Totals, live
 from handlers.callbacks import pack
@@ -105,6 +106,8 @@ def card(
                 _button("改日期", pack("rec", "date", rid)),
             ]
         ]
+        if alive[0].category in MEETINGS:  # a meeting: its ledger can be completed in one message
+            keyboard.append([_button("补全台账", pack("rv", "fill", rid))])
     else:
         shown = 0
         for n, record in enumerate(alive, 1):

@@ -43,6 +43,7 @@ from handlers.guards import (
     reply_private,
 )
 from handlers.notifier import TelegramNotifier
+from handlers.review import tell_revised
 
 TG_TEXT_LIMIT = 4096
 FORWARDED = "（转发的消息记在您本人名下，日期按原消息的发送时间推算。）"
@@ -317,6 +318,8 @@ async def card_button(update: Update, context: Ctx) -> None:
     elif action in {"setc", "setd"} and several and record.deleted_at is None:
         body, markup = cards.record_menu(body, record, position)
     await query.answer(_toast(acted.change, record, categories))
+    if acted.revised_for is not None:
+        await tell_revised(context, acted.revised_for, record)
     try:
         await query.edit_message_text(body, reply_markup=markup)
     except BadRequest as error:

@@ -14,12 +14,14 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.digest import OrgGone, ScopeError, asked_digest
+from bot.errors import Refused
 from bot.export import ExportTooLarge, asked_export
 from bot.periods_parse import PERIOD_HINT, Period, last_full_week, period_of, split_period_and_org
 from bot.readiness import asked_readiness
 from handlers.context import Ctx
 from handlers.notifier import TelegramNotifier, pairs_keyboard
 from handlers.render_digest import digest_message, export_caption, parse_digest_button, readiness_parts
+from handlers.review import send_review_list
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,7 @@ async def readiness(update: Update, context: Ctx) -> None:
     request = _Request(update, context)
     args = list(context.args or [])
     year = request.today.year
-    if args and re.fullmatch(r"(20\d\d|2100)年?", args[0]):
+    if args and re.fullmatch(r"[1-9]\d{3}年?", args[0]):
         year = int(args.pop(0)[:4])
     elif args and args[0][:1].isdigit():
         await request.say(BAD_YEAR)
@@ -194,6 +196,11 @@ async def button(update: Update, context: Ctx) -> None:
         await _send_readiness(request, pressed.year, org_id=pressed.org_id)
     elif pressed.period is not None and pressed.action == "x":
         await _send_export(request, pressed.period, org_id=pressed.org_id)
+    elif pressed.period is not None and pressed.action == "v" and query is not None:
+        try:
+            await send_review_list(context, request.user_id, query.from_user, pressed.period)
+        except Refused as refused:
+            await request.say(refused.text)
     elif pressed.period is not None:
         await _send_digest(request, pressed.period.previous(), org_id=pressed.org_id)
     await request.done()

@@ -226,7 +226,9 @@ class MemoryBotAPI(BaseRequest):
             message["caption"] = params["caption"]
         if params.get("reply_markup"):
             markup = params["reply_markup"]
-            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if "inline_keyboard" in markup:  # a Message carries only inline keyboards (not ForceReply)
+                message["reply_markup"] = markup
         reply = params.get("reply_parameters")
         if reply:
             reply = json.loads(reply) if isinstance(reply, str) else reply

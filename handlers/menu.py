@@ -24,6 +24,8 @@ COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("export", "导出台账 Excel：/export [期间] [组织]", Role.cadre),
     ("members", "成员名单", Role.secretary),
     ("member", "成员转接、停用、恢复：/member move|leave|back", Role.secretary),
+    ("review", "审核记录：/review [期间]，退回并写意见", Role.secretary),
+    ("return", "退回记录：/return 编号 意见", Role.secretary),
     ("bindgroup", "把本群绑定到组织（在群里发送）", Role.secretary),
     ("target", "量化指标：查看与设置", Role.secretary),
     ("schedule", "提醒计划：查看、添加、暂停", Role.secretary),

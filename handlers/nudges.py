@@ -14,6 +14,7 @@ from bot.nudge_answers import Answered, NudgeAnswer, answer_nudge
 from bot.ports import Action
 from handlers.callbacks import decode
 from handlers.context import Ctx
+from handlers.exemptions import ask_reason
 from handlers.notifier import TelegramNotifier, keyboard
 from handlers.schedule_commands import schedule_snooze
 
@@ -47,6 +48,8 @@ async def on_nudge_button(update: Update, context: Ctx) -> None:
         await _after_snooze(query, context, delivery_id, answered.snoozed_until)
     else:
         await _after_exempt(query, delivery_id, answered)
+        if answered.needs_reason and answered.exemption_id is not None:
+            await ask_reason(context, query.from_user.id, answered.exemption_id)
 
 
 async def _after_snooze(

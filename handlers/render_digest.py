@@ -55,27 +55,43 @@ def _delta(now: int, before: int) -> str:
     return "持平" if diff == 0 else f"+{diff}" if diff > 0 else str(diff)
 
 
-def _strip(active: tuple[bool, ...]) -> str:
-    return "".join("▇" if a else "▁" for a in active)
+def _strip(active: tuple[bool | None, ...]) -> str:
+    """▇ a week with activity, ▁ one without, · one not begun (or before the 起算日期)."""
+    return "".join("·" if a is None else "▇" if a else "▁" for a in active)
 
 
-def _target_text(t: TargetLine) -> str:
+def _day(day: dt.date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def _target_text(t: TargetLine, closed_on: dt.date | None = None) -> str:
+    """One target's line; `closed_on`: the last day of a closed period the report is as of (no
+    days left are counted down in a report of the past)."""
     unit = "个组织" if t.subject == "org" else "人"
     every = PERIOD_NAMES.get(t.period, t.period)
     head = f"· {html.escape(t.name)}（{every}{t.required}次{'·每人' if t.subject == 'member' else ''}）"
     if t.total == 0:
-        return f"{head}：暂无适用对象"
+        return f"{head}：{'起算日期之前，不作统计' if t.not_started else '暂无适用对象'}"
     text = f"{head} {t.done}/{t.total}{unit}"
+    apart = ""
+    if t.exempt_reasons:  # shown apart from work done, with their reasons
+        reasons = "、".join(dict.fromkeys(html.escape(r) or "未说明原因" for r in t.exempt_reasons))
+        apart = f"（其中{len(t.exempt_reasons)}{unit}本期不涉及：{reasons}）"
     if t.done == t.total:
-        return text + " ✅"
+        return text + " ✅" + apart
     notes = []
     if t.at_risk:
         notes.append(f"{t.at_risk}{unit}临期")
     if t.overdue:
         notes.append(f"{t.overdue}{unit}未完成")
     if t.days_left is not None and (t.at_risk or t.due):
-        notes.append(f"还剩{t.days_left}天" if t.days_left > 0 else "今天截止")
-    return text + (" · " + " · ".join(notes) if notes else "") + (" ⚠️" if t.at_risk or t.overdue else "")
+        if closed_on is not None:
+            notes.append(f"截至{_day(closed_on)}")
+        else:
+            notes.append(f"还剩{t.days_left}天" if t.days_left > 0 else "今天截止")
+    return (
+        text + apart + (" · " + " · ".join(notes) if notes else "") + (" ⚠️" if t.at_risk or t.overdue else "")
+    )
 
 
 def _silent_name(s: SilentMember, unit: str) -> str:
@@ -119,7 +135,11 @@ def _silent_per_sub_org(digest: Digest, unit: str) -> list[str]:
 def render_digest(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> list[str]:
     """The digest as Telegram HTML lines (no line holds an unclosed tag, so any split is clean)."""
     d = digest
-    lines = [f"📊 <b>{html.escape(d.scope.title)}</b> · {d.period.label}"]
+    cut = f"（{_day(d.counted_from)}起统计）" if d.counted_from is not None else ""
+    lines = [f"📊 <b>{html.escape(d.scope.title)}</b> · {d.period.label}{cut}"]
+    if d.before_start and d.scope.start is not None:
+        lines.append(f"该期间在起算日期（{d.scope.start.year}年{_day(d.scope.start)}）之前，不作统计。")
+        return lines
     if d.scope.member_id is None and not d.members:
         lines.append("还没有成员加入。")
     elif d.scope.member_id is None:
@@ -132,6 +152,7 @@ def render_digest(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> li
     lines.append(
         f"记录 {d.records} 条（上期 {d.prev_records}，{_delta(d.records, d.prev_records)}）"
         + (f" · 报告人数 {_delta(d.reporting, d.prev_reporting)}" if d.scope.member_id is None else "")
+        + (f" · 其中补报 {d.late} 条" if d.late else "")
     )
     if d.records:
         counts = d.by_category
@@ -140,7 +161,8 @@ def render_digest(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> li
         lines.append("· " + " · ".join(parts))
     if d.targets:
         lines.append("<b>指标完成</b>")
-        lines.extend(_target_text(t) for t in d.targets)
+        closed_on = d.period.end if d.closed else None
+        lines.extend(_target_text(t, closed_on) for t in d.targets)
     if d.own_targets:
         lines.append("<b>我的指标</b>")
         lines.extend(f"· {html.escape(text)}" for text in d.own_targets)
@@ -156,9 +178,7 @@ def render_digest(digest: Digest, *, silent_orgs: int = SILENT_ORGS_SHOWN) -> li
     )
     if d.steadiness:
         lines.append(f"<b>常抓</b>（近 {STEADY_WEEKS} 周有活动的周数）")
-        lines.extend(
-            f"{html.escape(s.name)} {_strip(s.weeks)} {sum(s.weeks)}/{STEADY_WEEKS}" for s in d.steadiness
-        )
+        lines.extend(f"{html.escape(s.name)} {_strip(s.weeks)} {s.active}/{s.counted}" for s in d.steadiness)
     shown = [level for level in d.levels if level.members]
     if len(shown) >= 2:
         rates = [level.records / level.members for level in shown]
@@ -181,7 +201,8 @@ def digest_parts(digest: Digest) -> list[str]:
 # --- the digest's buttons (callback prefix `digest:`) --------------------------------------------
 @dataclass(frozen=True)
 class DigestButton:
-    """A pressed button under a digest: x export, p the previous period, r readiness of `year`."""
+    """A pressed button under a digest: x export, p the previous period, r readiness of `year`,
+    v the review list of the period."""
 
     action: str
     org_id: int
@@ -190,7 +211,7 @@ class DigestButton:
 
 
 def digest_buttons(scope: Scope, period: Period) -> list[tuple[str, str]]:
-    """[导出台账] [上一期] [年度达标预览], with the callback data `parse_digest_button` reads."""
+    """[导出台账] [上一期] [年度达标预览] [审核记录], with the callback data `parse_digest_button` reads."""
     start, end = period.start.isoformat(), period.end.isoformat()
     word = {"week": "上一周", "month": "上个月", "quarter": "上季度", "year": "上一年"}.get(
         period.kind, "上一期"
@@ -199,6 +220,7 @@ def digest_buttons(scope: Scope, period: Period) -> list[tuple[str, str]]:
         ("导出台账", pack("digest", "x", scope.root_id, start, end)),
         (word, pack("digest", "p", scope.root_id, start, end)),
         ("年度达标预览", pack("digest", "r", scope.root_id, period.end.year)),
+        ("审核记录", pack("digest", "v", scope.root_id, start, end)),
     ]
 
 
@@ -214,7 +236,7 @@ def parse_digest_button(data: str) -> DigestButton:
     period = period_from_bounds(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
     if period.start > period.end:
         raise ValueError("empty period")
-    if action not in ("x", "p"):
+    if action not in ("x", "p", "v"):
         raise ValueError("stale button")
     return DigestButton(action, org_id, period=period)
 
@@ -245,7 +267,14 @@ def render_readiness(readiness: Readiness) -> list[str]:
     r, on = readiness, readiness.on
     head = f"📋 <b>年度达标预览</b> · {html.escape(r.scope.title)} · {r.year}年（截至{on.month}月{on.day}日）"
     if not r.started:
-        return [head, "该年度还没有开始。"]
+        return [head, f"{r.year}年还没有开始，可以查看{r.today.year}年及以前的年度。"]
+    if r.before_start:
+        if r.scope.start is not None:
+            start = r.scope.start
+            why = f"早于起算日期（{start.year}年{_day(start)}）"
+        else:
+            why = "早于2000年"
+        return [head.split("（截至")[0], f"{r.year}年{why}，没有需要统计的内容。"]
     if not r.items:
         return [head, "暂无适用的量化指标。管理员可用 /target 设置。"]
     complete = sum(1 for i in r.items if i.complete)

@@ -66,6 +66,9 @@ def _list_text(listing: target_settings.TargetList) -> str:
         return f"还没有量化指标。{hint}"
     lines = [f"📋 量化指标（共 {len(listing.summaries)} 项）"]
     lines += [html.escape(summary) for summary in listing.summaries]
+    if listing.composites:
+        lines.append("<b>组合指标</b>（各形式按自己的指标考核）")
+        lines += [html.escape(line) for line in listing.composites]
     if listing.admin:
         lines.append("修改：/target set 支委会 每月 2 次 支部 · 删除：/target remove 编号")
     return "\n".join(lines)

@@ -48,6 +48,11 @@ class Org(SQLModel, table=True):
     name: str = Field(max_length=100, index=True)
     parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
     kind: str = Field(default=OrgKind.branch, max_length=20)
+    # 起算日期: the first local day the org's figures count (its creation, changeable by an admin);
+    # None counts every period.
+    counting_start: dt.date | None = None
+    # Backfilled leave (补登) of its members needs a secretary's approval before it counts.
+    leave_approval: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: dt.datetime = Field(default_factory=utcnow)
     # Archived: kept for the history of the periods it existed in, gone from everything current.
     archived_at: dt.datetime | None = None
@@ -78,6 +83,9 @@ class Member(SQLModel, table=True):
     # that list, they are demoted at the next start.
     admin_by_setting: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     role_before_admin: str | None = Field(default=None, max_length=20)
+    # The local day the member joined: periods ended before it are neither missed nor gaps (None:
+    # every period counts, as for members from before joining days were kept).
+    joined_on: dt.date | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
     # Deactivated (离职, 转出): the local day they left and why; their records stay.
     left_on: dt.date | None = None
@@ -128,6 +136,20 @@ class DutyRecord(SQLModel, table=True):
     # The bot's confirmation card, so edits and button presses can update it in place.
     card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     card_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The secretary's review: None (not reviewed), returned (退回: not counted until fixed or
+    # accepted), revised (fixed by its author after a return), accepted (通过).
+    review_status: str | None = Field(default=None, max_length=10)
+    review_opinion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: int | None = Field(default=None, foreign_key="member.id")
+    # The formal ledger (台账) of a meeting: read from the text when stated, or added with 补全台账;
+    # never required. 实到 is `participants`.
+    topic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    host: str | None = Field(default=None, max_length=40)
+    recorder: str | None = Field(default=None, max_length=40)
+    expected_count: int | None = None
+    absent_count: int | None = None
+    absent_reasons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    place: str | None = Field(default=None, max_length=60)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     deleted_at: dt.datetime | None = None
@@ -186,6 +208,11 @@ class Leave(SQLModel, table=True):
     end: dt.date
     reason: str = Field(default="", max_length=200)
     cancelled: bool = False
+    # approved | pending | refused. Days before `entered_on` (the local day it was registered:
+    # backfilled, 补登) count only once approved; an org that asks for approval starts it pending.
+    status: str = Field(default="approved", max_length=10, sa_column_kwargs={"server_default": "approved"})
+    entered_on: dt.date | None = None
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -199,6 +226,11 @@ class Exemption(SQLModel, table=True):
     target_id: int = Field(foreign_key="target.id")
     period_start: dt.date
     reason: str = Field(default="", max_length=200)
+    # The bot's question asking for the reason: the member answers by replying to it.
+    prompt_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # A secretary who does not accept it: a rejected exemption no longer counts.
+    rejected_at: dt.datetime | None = None
+    rejected_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

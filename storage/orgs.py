@@ -16,11 +16,16 @@ from storage.text import storable
 
 
 async def create_org(
-    *, session: AsyncSession, name: str, parent: Org | None = None, kind: str | None = None
+    *,
+    session: AsyncSession,
+    name: str,
+    parent: Org | None = None,
+    kind: str | None = None,
+    counting_start: dt.date | None = None,
 ) -> Org:
     if kind is None:
         kind = OrgKind.committee if parent is None else OrgKind.branch
-    org = Org(name=name, parent_id=parent.id if parent else None, kind=kind)
+    org = Org(name=name, parent_id=parent.id if parent else None, kind=kind, counting_start=counting_start)
     session.add(org)
     await session.flush()
     return org
@@ -142,9 +147,12 @@ async def create_member(
     org: Org,
     role: str = Role.cadre,
     username: str | None = None,
+    joined_on: dt.date | None = None,
 ) -> Member:
     assert org.id is not None  # the org is flushed (read or created through this module)
-    member = Member(telegram_id=telegram_id, name=name, org_id=org.id, role=role, username=username)
+    member = Member(
+        telegram_id=telegram_id, name=name, org_id=org.id, role=role, username=username, joined_on=joined_on
+    )
     session.add(member)
     await session.flush()
     return member

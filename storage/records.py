@@ -47,6 +47,13 @@ _VALUE_COLUMNS = (
     "duration_min",
     "issues_found",
     "issues_fixed",
+    "topic",
+    "host",
+    "recorder",
+    "expected_count",
+    "absent_count",
+    "absent_reasons",
+    "place",
     "source_text",
     "chat_id",
     "message_id",
@@ -109,7 +116,7 @@ async def insert_for_member(
 
 def _params(value: dict[str, Any], telegram_id: int) -> dict[str, Any]:
     """The hot-path INSERT's parameters for one record."""
-    return {**{f"v_{name}": value[name] for name in _VALUE_COLUMNS}, "v_telegram_id": telegram_id}
+    return {**{f"v_{name}": value.get(name) for name in _VALUE_COLUMNS}, "v_telegram_id": telegram_id}
 
 
 @functools.cache

@@ -12,14 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import DutyRecord, Evidence, Leave, Member, Org, id_col
+from storage.models import DutyRecord, Evidence, Member, Org, id_col
 
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 2000
+
+
+def counted() -> ColumnElement[bool]:
+    """A record counts unless a secretary returned it (退回) and it is not fixed or accepted yet."""
+    return or_(col(DutyRecord.review_status).is_(None), col(DutyRecord.review_status) != "returned")
 
 
 @dataclass(frozen=True)
@@ -29,12 +34,18 @@ class RecordScope:
     org_ids: tuple[int, ...] | None
     member_id: int | None = None
 
-    def conditions(self, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, start: dt.date, end: dt.date, *, returned: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """Live records dated in [start, end]; `returned`: also those a secretary returned (退回),
+        which count for nothing until fixed or accepted."""
         conds = [
             col(DutyRecord.deleted_at).is_(None),
             col(DutyRecord.date) >= start,
             col(DutyRecord.date) <= end,
         ]
+        if not returned:
+            conds.append(counted())
         if self.member_id is not None:
             conds.append(col(DutyRecord.member_id) == self.member_id)
         elif self.org_ids is not None:
@@ -59,15 +70,13 @@ class MemberRow:
     org_id: int
     role: str
     unreachable: bool
-    # The join time as the driver returns it (SQLite: text, parsed only when needed; see joined).
-    created: Any
+    joined_on: dt.date | None
+    org_start: dt.date | None  # the org's 起算日期
 
     @property
-    def joined(self) -> dt.date:
-        """The day the member joined (UTC)."""
-        if isinstance(self.created, dt.datetime):
-            return self.created.date()
-        return dt.date.fromisoformat(str(self.created)[:10]) if self.created else dt.date.min
+    def start(self) -> dt.date:
+        """The first day this member's figures count: the later of joining and the org's start."""
+        return max(self.joined_on or dt.date.min, self.org_start or dt.date.min)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,15 @@ class LedgerRow:
     evidence: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    review_status: str | None = None
+    review_opinion: str | None = None
+    topic: str | None = None
+    host: str | None = None
+    recorder: str | None = None
+    expected_count: int | None = None
+    absent_count: int | None = None
+    absent_reasons: str | None = None
+    place: str | None = None
 
 
 async def category_counts(
@@ -106,6 +124,14 @@ async def category_counts(
     )
     rows = (await session.execute(query)).all()
     return [CategoryCount(int(o), c, k, int(n), int(f), int(x)) for o, c, k, n, f, x in rows]
+
+
+async def records_entered_after(
+    *, session: AsyncSession, scope: RecordScope, start: dt.date, end: dt.date, after: dt.datetime
+) -> int:
+    """Live records dated in [start, end] entered at or after `after` (late reports)."""
+    query = select(func.count()).where(*scope.conditions(start, end), col(DutyRecord.created_at) >= after)
+    return int((await session.execute(query)).scalar_one())
 
 
 async def reporting_member_ids(
@@ -134,6 +160,7 @@ async def last_record_dates(
                 col(r.date) >= start,
                 col(r.date) <= end,
                 col(r.deleted_at).is_(None),
+                counted(),
             )
             .group_by(col(r.member_id))
         )
@@ -151,7 +178,7 @@ class WeekActivity:
 
 
 async def weekly_activity(
-    *, session: AsyncSession, scope: RecordScope, week_starts: Sequence[dt.date]
+    *, session: AsyncSession, scope: RecordScope, week_starts: Sequence[dt.date], until: dt.date | None = None
 ) -> list[WeekActivity]:
     """Records and problems per (org, week) for consecutive weeks starting on `week_starts`.
 
@@ -171,7 +198,7 @@ async def weekly_activity(
             _total(r.issues_found),
             _total(r.issues_fixed),
         )
-        .where(*scope.conditions(starts[0], starts[-1] + dt.timedelta(days=6)))
+        .where(*scope.conditions(starts[0], min(starts[-1] + dt.timedelta(days=6), until or dt.date.max)))
         .group_by(col(r.org_id), bucket)
     )
     rows = (await session.execute(query)).all()
@@ -182,31 +209,25 @@ async def member_rows(*, session: AsyncSession, org_ids: Sequence[int] | None) -
     """Active members of the orgs (all orgs when None), ordered by org and id."""
     m = Member
     query = (
-        # created_at raw: parsing 10,000 SQLite timestamps costs more than the query
         select(
             id_col(m.id),
             col(m.name),
             col(m.org_id),
             col(m.role),
             col(m.unreachable),
-            type_coerce(m.created_at, String),
+            col(m.joined_on),
+            col(Org.counting_start),
         )
+        .join(Org, col(Org.id) == col(m.org_id))
         .where(col(m.active).is_(True))
         .order_by(col(m.org_id), col(m.id))
     )
     if org_ids is not None:
         query = query.where(col(m.org_id).in_(org_ids))
-    return [MemberRow(*row) for row in (await session.execute(query)).all()]
-
-
-async def on_leave_ids(*, session: AsyncSession, start: dt.date, end: dt.date) -> set[int]:
-    """Members with a leave (not cancelled) that overlaps [start, end]."""
-    query = select(col(Leave.member_id)).where(
-        col(Leave.cancelled).is_(False),
-        col(Leave.start) <= end,
-        col(Leave.end) >= start,
-    )
-    return {int(m) for m in (await session.execute(query)).scalars()}
+    return [
+        MemberRow(i, n, o, r, u, _as_date(j) if j else None, _as_date(s) if s else None)
+        for i, n, o, r, u, j, s in (await session.execute(query)).all()
+    ]
 
 
 @dataclass(frozen=True)
@@ -216,15 +237,24 @@ class OrgRow:
     parent_id: int | None
     kind: str
     archived: bool = False  # kept for the history of periods it existed in; not named any more
+    counting_start: dt.date | None = None
 
 
 async def org_rows(*, session: AsyncSession) -> list[OrgRow]:
     """The whole tree as plain rows (cheaper than ORM objects; a tree has a few thousand orgs),
     archived orgs included: their records belong to the periods they existed in."""
     query = select(
-        id_col(Org.id), col(Org.name), col(Org.parent_id), col(Org.kind), col(Org.archived_at).is_not(None)
+        id_col(Org.id),
+        col(Org.name),
+        col(Org.parent_id),
+        col(Org.kind),
+        col(Org.archived_at).is_not(None),
+        col(Org.counting_start),
     ).order_by(col(Org.id))
-    return [OrgRow(*row) for row in (await session.execute(query)).all()]
+    return [
+        OrgRow(i, n, p, k, bool(a), _as_date(s) if s else None)
+        for i, n, p, k, a, s in (await session.execute(query)).all()
+    ]
 
 
 async def ledger_rows(
@@ -249,10 +279,19 @@ async def ledger_rows(
             evidence,
             col(r.created_at),
             col(r.updated_at),
+            col(r.review_status),
+            col(r.review_opinion),
+            col(r.topic),
+            col(r.host),
+            col(r.recorder),
+            col(r.expected_count),
+            col(r.absent_count),
+            col(r.absent_reasons),
+            col(r.place),
         )
         .join(Org, col(Org.id) == col(r.org_id))
         .join(Member, col(Member.id) == col(r.member_id))
-        .where(*scope.conditions(start, end))
+        .where(*scope.conditions(start, end, returned=True))
         .order_by(col(r.org_id), col(r.date), col(r.id))
     )
     rows = (await session.execute(query)).all()
@@ -271,8 +310,17 @@ async def ledger_rows(
             evidence=int(e),
             created_at=ca,
             updated_at=ua,
+            review_status=rs,
+            review_opinion=ro,
+            topic=t,
+            host=h,
+            recorder=rc,
+            expected_count=ec,
+            absent_count=ac,
+            absent_reasons=ar,
+            place=pl,
         )
-        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua in rows
+        for o, n, c, k, d, p, dm, f, x, s, e, ca, ua, rs, ro, t, h, rc, ec, ac, ar, pl in rows
     ]
 
 

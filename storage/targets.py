@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,6 +14,7 @@ from sqlmodel import col
 from storage.db import serialize
 from storage.models import AuditLog, DutyRecord, Exemption, Leave, Member, Org, Target, id_col
 from storage.orgs import audit
+from storage.stats import counted
 
 SEEDED_ACTION = "targets.seeded"
 # Ids per IN (...) list: well below SQLite's and asyncpg's bind-parameter limits.
@@ -155,6 +156,7 @@ async def record_counts(
                 col(DutyRecord.date) >= start,
                 col(DutyRecord.date) <= end,
                 col(DutyRecord.deleted_at).is_(None),
+                counted(),
             )
             .group_by(column, col(DutyRecord.category), col(DutyRecord.keyword))
         )
@@ -164,15 +166,18 @@ async def record_counts(
     return out
 
 
-async def org_kinds(*, session: AsyncSession, org_ids: Sequence[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
+async def org_kinds(
+    *, session: AsyncSession, org_ids: Sequence[int]
+) -> dict[int, tuple[str, dt.date | None]]:
+    """Each org's kind and 起算日期 (None: every period counts)."""
+    out: dict[int, tuple[str, dt.date | None]] = {}
     for part in chunks(sorted(set(org_ids))):
         # An archived org answers for no target any more (its records stay in the history).
-        query = select(id_col(Org.id), col(Org.kind)).where(
+        query = select(id_col(Org.id), col(Org.kind), col(Org.counting_start)).where(
             col(Org.id).in_(part), col(Org.archived_at).is_(None)
         )
         rows = await session.execute(query)
-        out.update({row[0]: row[1] for row in rows})
+        out.update({row[0]: (row[1], row[2]) for row in rows})
     return out
 
 
@@ -204,52 +209,105 @@ async def add_exemption(
 
 async def exemptions_by_member(
     *, session: AsyncSession, member_ids: Sequence[int], target_ids: Sequence[int], starts: Iterable[dt.date]
-) -> set[tuple[int, int, dt.date]]:
-    """(member id, target id, period start) of exemptions among these."""
+) -> dict[tuple[int, int, dt.date], str]:
+    """(member id, target id, period start) -> reason of the exemptions among these (a rejected
+    one does not count)."""
     starts = sorted(set(starts))
     if not target_ids or not starts:
-        return set()
-    out: set[tuple[int, int, dt.date]] = set()
+        return {}
+    out: dict[tuple[int, int, dt.date], str] = {}
     for part in chunks(list(member_ids)):
         rows = await session.execute(
-            select(col(Exemption.member_id), col(Exemption.target_id), col(Exemption.period_start)).where(
+            select(
+                col(Exemption.member_id),
+                col(Exemption.target_id),
+                col(Exemption.period_start),
+                col(Exemption.reason),
+            ).where(
                 col(Exemption.member_id).in_(part),
                 col(Exemption.target_id).in_(list(target_ids)),
                 col(Exemption.period_start).in_(starts),
+                col(Exemption.rejected_at).is_(None),
             )
         )
-        out.update((row[0], row[1], row[2]) for row in rows)
+        out.update({(row[0], row[1], _day(row[2])): row[3] for row in rows})
     return out
 
 
 async def exemptions_by_org(
     *, session: AsyncSession, org_ids: Sequence[int], target_ids: Sequence[int], starts: Iterable[dt.date]
-) -> set[tuple[int, int, dt.date]]:
-    """(org id, target id, period start) where any member of the org recorded an exemption."""
+) -> dict[tuple[int, int, dt.date], str]:
+    """(org id, target id, period start) -> reason where any member of the org recorded an
+    exemption (not rejected)."""
     starts = sorted(set(starts))
     if not target_ids or not starts:
-        return set()
-    out: set[tuple[int, int, dt.date]] = set()
+        return {}
+    out: dict[tuple[int, int, dt.date], str] = {}
     for part in chunks(list(org_ids)):
         rows = await session.execute(
-            select(col(Member.org_id), col(Exemption.target_id), col(Exemption.period_start))
+            select(
+                col(Member.org_id),
+                col(Exemption.target_id),
+                col(Exemption.period_start),
+                col(Exemption.reason),
+            )
             .join(Member, col(Member.id) == col(Exemption.member_id))
             .where(
                 col(Member.org_id).in_(part),
                 col(Exemption.target_id).in_(list(target_ids)),
                 col(Exemption.period_start).in_(starts),
+                col(Exemption.rejected_at).is_(None),
             )
+            .order_by(col(Exemption.id))
         )
-        out.update((row[0], row[1], row[2]) for row in rows)
+        for row in rows:
+            out.setdefault((row[0], row[1], _day(row[2])), row[3])
     return out
 
 
+def _day(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+async def find_exemption(
+    *, session: AsyncSession, member_id: int, target_id: int, period_start: dt.date
+) -> Exemption | None:
+    query = select(Exemption).where(
+        col(Exemption.member_id) == member_id,
+        col(Exemption.target_id) == target_id,
+        col(Exemption.period_start) == period_start,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def exemption_by_prompt(*, session: AsyncSession, member_id: int, message_id: int) -> Exemption | None:
+    """The member's exemption whose reason the bot asked for with message `message_id`."""
+    query = select(Exemption).where(
+        col(Exemption.member_id) == member_id, col(Exemption.prompt_message_id) == message_id
+    )
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
 # --- leave ------------------------------------------------------------------------------------
+def _counts_on(day: Any) -> ColumnElement[bool]:
+    """A leave counts on `day` (a date or a column): approved, or a day from its registration on."""
+    return or_(col(Leave.status) == "approved", col(Leave.entered_on).is_(None), col(Leave.entered_on) <= day)
+
+
 async def add_leave(
-    *, session: AsyncSession, member: Member, start: dt.date, end: dt.date, reason: str = ""
+    *,
+    session: AsyncSession,
+    member: Member,
+    start: dt.date,
+    end: dt.date,
+    reason: str = "",
+    entered_on: dt.date | None = None,
+    status: str = "approved",
 ) -> Leave:
     assert member.id is not None  # a member read from the database
-    leave = Leave(member_id=member.id, start=start, end=end, reason=reason[:200])
+    leave = Leave(
+        member_id=member.id, start=start, end=end, reason=reason[:200], entered_on=entered_on, status=status
+    )
     session.add(leave)
     await session.flush()
     await audit(
@@ -258,9 +316,51 @@ async def add_leave(
         action="leave.add",
         object_type="leave",
         object_id=leave.id,
-        detail=f"{start.isoformat()}..{end.isoformat()}",
+        detail=f"{start.isoformat()}..{end.isoformat()} {status}",
     )
     return leave
+
+
+async def decide_leave(*, session: AsyncSession, leave: Leave, approve: bool, actor: Member) -> None:
+    """A secretary approves or refuses backfilled leave (refused: it counts from its registration)."""
+    leave.status = "approved" if approve else "refused"
+    leave.decided_by = actor.id
+    session.add(leave)
+    await audit(
+        session=session,
+        actor=actor,
+        action="leave.approve" if approve else "leave.refuse",
+        object_type="leave",
+        object_id=leave.id,
+        detail=f"{leave.start.isoformat()}..{leave.end.isoformat()}",
+    )
+    await session.flush()
+
+
+async def leave_spans(
+    *, session: AsyncSession, member_ids: Sequence[int] | None, start: dt.date, end: dt.date
+) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """Each member's leave days within [start, end] that count, as (first, last) spans: leave not
+    cancelled, and for backfilled leave not approved only the days from its registration on."""
+    query = select(
+        col(Leave.member_id), col(Leave.start), col(Leave.end), col(Leave.status), col(Leave.entered_on)
+    ).where(
+        col(Leave.cancelled).is_(False),
+        col(Leave.start) <= end,
+        col(Leave.end) >= start,
+        _counts_on(end),
+    )
+    out: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    parts = [None] if member_ids is None else list(chunks(list(member_ids)))
+    for part in parts:
+        rows = await session.execute(query if part is None else query.where(col(Leave.member_id).in_(part)))
+        for mid, first, last, status, entered in rows:
+            first, last = max(_day(first), start), min(_day(last), end)
+            if status != "approved" and entered is not None:
+                first = max(first, _day(entered))
+            if first <= last:
+                out.setdefault(int(mid), []).append((first, last))
+    return out
 
 
 async def list_leaves(*, session: AsyncSession, member_id: int, since: dt.date) -> list[Leave]:
@@ -302,6 +402,7 @@ async def members_on_leave(*, session: AsyncSession, member_ids: Sequence[int], 
                 col(Leave.cancelled).is_(False),
                 col(Leave.start) <= on,
                 col(Leave.end) >= on,
+                _counts_on(on),
             )
             .distinct()
         )

@@ -38,7 +38,7 @@ async def test_one_activity_is_stored_and_confirmed_with_one_card(bot) -> None:
     cards = bot.replies(calls)
     assert len(cards) == 1
     assert cards[0].text == "✅ 已记录 1 项\n【组织生活·主题党日】11月27日 周五 · 18人 · 2小时"
-    assert [b["text"] for row in cards[0].buttons for b in row] == ["撤销", "改类别", "改日期"]
+    assert [b["text"] for row in cards[0].buttons for b in row] == ["撤销", "改类别", "改日期", "补全台账"]
     [record] = await _records(bot)
     assert (record.category, record.keyword, record.date) == ("org_life", "主题党日", dt.date(2026, 11, 27))
     assert (record.participants, record.duration_min) == (18, 120)

@@ -62,7 +62,7 @@ async def add_record(
             source_text=text or f"{day} {keyword or category}",
             chat_id=user.id,
             message_id=next(_messages),
-            **fields,
+            **{"created_at": dt.datetime.combine(day, dt.time(12), dt.UTC), **fields},
         )
         session.add(record)
         await session.flush()

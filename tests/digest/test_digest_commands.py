@@ -14,7 +14,12 @@ async def test_digest_on_demand_sends_text_buttons_and_chart_in_private(harness)
     texts = harness.replies(calls)
     assert len(texts) == 1 and texts[0].chat_id == ADMIN.id
     assert texts[0].text.startswith("📊 <b>第一党委</b> · 11月16日—22日\n报告 3/6 人")
-    assert [b["text"] for row in texts[0].buttons for b in row] == ["导出台账", "上一周", "年度达标预览"]
+    assert [b["text"] for row in texts[0].buttons for b in row] == [
+        "导出台账",
+        "上一周",
+        "年度达标预览",
+        "审核记录",
+    ]
     photos = harness.replies(calls, "sendPhoto")
     from bot import charts
 
@@ -62,7 +67,7 @@ async def test_readiness_button_and_command(harness) -> None:
     assert via_command.startswith("📋 <b>年度达标预览</b> · 第一党委 · 2026年（截至11月27日）")
     assert harness.replies(await harness.send(ADMIN, "/readiness 20x6"))[0].text.startswith("请写四位年份")
     text = harness.replies(await harness.send(ADMIN, "/readiness 2027"))[0].text
-    assert "该年度还没有开始" in text
+    assert "2027年还没有开始" in text
 
 
 async def test_in_a_group_the_answer_goes_to_private(harness) -> None:

@@ -22,8 +22,8 @@ EXPECTED_TREE = """\
 记录 4 条（上期 2，+2） · 报告人数 +1
 · 部署推进 1 · 组织生活 1 · 谈心谈话 2
 <b>指标完成</b>
-· 支委会（每月1次） 1/2个组织 · 还剩8天
-· 谈心谈话（每月2次·每人） 1/3人 · 2人临期 · 还剩8天 ⚠️
+· 支委会（每月1次） 1/2个组织 · 截至11月22日
+· 谈心谈话（每月2次·每人） 1/3人 · 2人临期 · 截至11月22日 ⚠️
 <b>未报告</b> 3 人
 · 第一党委 1人：管理员（连续9周以上）
 · 第一支部 1人：&lt;b&gt;李四&lt;/b&gt;（连续9周以上）
@@ -47,7 +47,7 @@ async def test_whole_tree_last_week_counts_by_hand(harness) -> None:
     message = await _digest(harness, "第一党委")
     assert message.parts == [EXPECTED_TREE]
     assert (message.period.start, message.period.end) == (dt.date(2026, 11, 16), dt.date(2026, 11, 22))
-    assert [label for label, _ in message.buttons] == ["导出台账", "上一周", "年度达标预览"]
+    assert [label for label, _ in message.buttons] == ["导出台账", "上一周", "年度达标预览", "审核记录"]
 
 
 async def test_one_branch_sees_only_its_people_and_streaks(harness) -> None:
@@ -56,8 +56,8 @@ async def test_one_branch_sees_only_its_people_and_streaks(harness) -> None:
     text = message.parts[0]
     assert text.startswith("📊 <b>第二支部</b> · 11月16日—22日\n报告 0/1 人（请假 1，无法送达 1）\n")
     assert "记录 0 条（上期 1，-1） · 报告人数 -1" in text
-    assert "· 支委会（每月1次） 0/1个组织 · 还剩8天" in text
-    assert "· 谈心谈话（每月2次·每人） 0/1人 · 1人临期 · 还剩8天 ⚠️" in text
+    assert "· 支委会（每月1次） 0/1个组织 · 截至11月22日" in text
+    assert "· 谈心谈话（每月2次·每人） 0/1人 · 1人临期 · 截至11月22日 ⚠️" in text
     # 赵书记 reported the week before: silent for one week only, no streak shown
     assert "· 第二支部 1人：赵书记\n" in text
     assert "李四" not in text and "张三" not in text
@@ -80,7 +80,8 @@ async def test_given_bounds_and_change_against_the_previous_period(harness) -> N
     await seed_world(harness)
     message = await _digest(harness, "第一党委", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30))
     text = message.parts[0]
-    assert text.startswith("📊 <b>第一党委</b> · 2026年11月\n报告 4/6 人")
+    # 孙六's three days of leave do not excuse the month (less than half its weekdays)
+    assert text.startswith("📊 <b>第一党委</b> · 2026年11月\n报告 4/7 人（无法送达 1）")
     assert "记录 6 条（上期 1，+5）" in text  # October: the inspection only
     assert "· 部署推进 1 · 学习教育 2 · 组织生活 1 · 谈心谈话 2" in text
 

@@ -47,7 +47,17 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
     assert name == "台账_第一党委_20261101-20261130.xlsx"
     assert document.text == "📎 第一党委 · 2026年11月 台账，共 6 条记录。"
     wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "台账", "未报告"]
+    assert wb.sheetnames == [
+        "汇总",
+        "台账",
+        "支部党员大会",
+        "支委会",
+        "党小组会",
+        "党课",
+        "其他会议",
+        "指标完成",
+        "未报告",
+    ]
 
     summary = wb["汇总"]
     rows = [list(r) for r in summary.iter_rows(values_only=True)]
@@ -75,6 +85,8 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
         "佐证数",
         "填报时间",
         "修改时间",
+        "审核状态",
+        "意见",
     ]
     assert all(c.font.bold for c in ledger[1])
     first = [c.value for c in ledger[4]]  # 第一支部's second record: the 支委会 of 11-17
@@ -92,6 +104,8 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
         2,
         dt.datetime(2026, 11, 17, 10, 30),
         dt.datetime(2026, 11, 18, 9, 0),
+        None,
+        None,
     ]
     assert ledger["E4"].number_format == "yyyy-mm-dd"
     assert ledger["L4"].number_format == "yyyy-mm-dd hh:mm"
@@ -109,7 +123,7 @@ async def test_export_workbook_cell_by_cell(harness) -> None:
         ["第一党委", "管理员", "管理员", "未报告", "7个月以上"],
         ["第一支部", "<b>李四</b>", "党员", "未报告", "7个月以上"],
         ["第二支部", "钱五", "党员", "无法送达", "7个月以上"],
-        ["第二支部", "孙六", "党员", "请假", "7个月以上"],
+        ["第二支部", "孙六", "党员", "未报告", "7个月以上"],  # 3 days of leave do not excuse a month
     ]
 
     async with harness.session() as session:

@@ -76,9 +76,9 @@ async def test_leave_excuses_only_the_period_it_falls_in(harness) -> None:
         from storage.orgs import get_member
 
         zhao = await get_member(session=session, telegram_id=SEC2.id)
-        session.add(Leave(member_id=zhao.id, start=dt.date(2026, 11, 25), end=dt.date(2026, 11, 30)))
+        session.add(Leave(member_id=zhao.id, start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 30)))
     text = harness.replies(await harness.send(SEC2, "/readiness"))[0].text
-    # November is excused (on leave at its end, today); the ten months before still count
+    # November is excused (leave on 16 of its 21 weekdays); the ten months before still count
     assert (
         "<b>谈心谈话</b>（每月2次 · 每人）\n· 第二支部 1/10 · 缺 1月、2月、3月、4月、6月、7月等9期\n"
         in text + "\n"

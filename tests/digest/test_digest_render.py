@@ -17,10 +17,13 @@ from storage import orgs
 def test_the_buttons_read_back_what_they_wrote() -> None:
     scope = type("S", (), {"root_id": 7})()
     period = period_from_bounds(dt.date(2026, 11, 16), dt.date(2026, 11, 22))
-    export, previous, readiness = (parse_digest_button(data) for _, data in digest_buttons(scope, period))
+    export, previous, readiness, review = (
+        parse_digest_button(data) for _, data in digest_buttons(scope, period)
+    )
     assert (export.action, export.org_id, export.period) == ("x", 7, period)
     assert (previous.action, previous.period) == ("p", period)
     assert (readiness.action, readiness.year, readiness.period) == ("r", 2026, None)
+    assert (review.action, review.org_id, review.period) == ("v", 7, period)
 
 
 @pytest.mark.parametrize(

@@ -260,7 +260,8 @@ async def test_not_applicable_records_an_exemption_and_stops_the_nudges(harness)
     assert [(r.member_id, r.period_start) for r in rows] == [(people["党员1"].id, dt.date(2026, 11, 23))]
     harness.clock.set(dt.datetime(2026, 11, 28, 10, 1, tzinfo=TZ))
     await box.run(schedule.id, dt.datetime(2026, 11, 28, 10, 0, tzinfo=TZ))
-    assert chats(harness).count(C1) == 1 and chats(harness).count(C2) == 2
+    # C1: the first nudge and the question why (no second nudge); C2: two nudges
+    assert chats(harness).count(C1) == 2 and chats(harness).count(C2) == 2
 
 
 async def test_report_button_asks_for_the_check_in_and_others_cannot_press(harness) -> None:

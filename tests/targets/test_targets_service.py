@@ -135,13 +135,19 @@ async def test_states_over_the_period(db) -> None:
 async def test_leave_excuses_a_member(db) -> None:
     async with db() as session:
         _, _, secretary, _ = await _tree(session)
-        await repo.add_leave(session=session, member=secretary, start=D(2026, 11, 25), end=D(2026, 11, 30))
+        await repo.add_leave(session=session, member=secretary, start=D(2026, 11, 12), end=D(2026, 11, 30))
         assert await targets.is_on_leave(session=session, member_id=secretary.id, on=NOV27)
         assert not await targets.is_on_leave(session=session, member_id=secretary.id, on=D(2026, 12, 1))
+        # 13 of November's 21 weekdays: the month is excused
         statuses = await targets.member_statuses(session=session, member=secretary, on=NOV27)
-        assert statuses and {s.state for s in statuses} == {"excused"}
+        assert {s.state for s in statuses if s.period == "month"} == {"excused"}
+        assert {s.state for s in statuses if s.period == "quarter"} == {"due"}  # 13 of 66 weekdays
         after = await targets.member_statuses(session=session, member=secretary, on=D(2026, 12, 1))
         assert "excused" not in {s.state for s in after}
+        # a week of leave does not excuse a month
+        await repo.add_leave(session=session, member=secretary, start=D(2026, 12, 7), end=D(2026, 12, 11))
+        december = await targets.member_statuses(session=session, member=secretary, on=D(2026, 12, 14))
+        assert "excused" not in {s.state for s in december}
 
 
 async def test_exemption_is_idempotent_and_per_period(db) -> None:
