@@ -378,7 +378,7 @@ def _workbook(
         for n, values in enumerate(above):
             row = []
             for value in values:
-                cell = WriteOnlyCell(ws, value=value)
+                cell = WriteOnlyCell(ws, value=xml_text(value))
                 cell.data_type = "s"
                 if n == 0:
                     cell.font = title_font
