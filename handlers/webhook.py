@@ -37,6 +37,7 @@ from bot.health import health_report, is_transient
 from bot.services import Services
 from bot.startup import EX_CONFIG, EX_UNAVAILABLE, StartupError
 from bot.version import version
+from handlers.polling import Poller
 
 log = logging.getLogger(__name__)
 
@@ -350,10 +351,10 @@ async def serve(
                 await app.bot.set_webhook(
                     url=str(settings.webhook_url), secret_token=secret, allowed_updates=Update.ALL_TYPES
                 )
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await app.start()
+            poller = None if webhook else Poller(app)
+            if poller is not None:
+                await poller.start()
             log.info(
                 "bot running",
                 extra={
@@ -366,10 +367,10 @@ async def serve(
             log.info("stopping")
             if app.bot_data.scheduler is not None:
                 app.bot_data.scheduler.stop_sending()  # before anything else: no new claims
+            if poller is not None:
+                await poller.stop()  # the update in hand is finished; only processed ones confirmed
             for server in servers:
                 await server.stop()
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
             await app.stop()
     finally:
         for sig in signals:
@@ -388,7 +389,7 @@ def run_webhook(app: Application, settings: Settings) -> int:
     return 0
 
 
-def run_polling_with_health(app: Application, settings: Settings) -> int:
-    """Long polling with `/healthz` and `/metrics` on HEALTH_PORT."""
+def run_polling(app: Application, settings: Settings) -> int:
+    """Long polling (with `/healthz` and `/metrics` on HEALTH_PORT when it is set)."""
     asyncio.run(serve(app, settings, webhook=False))
     return 0
