@@ -13,11 +13,12 @@ chat, so Telegram's limits are not reached; a RetryAfter pauses every send for t
 
 Fencing: an outbox works under a leadership term (`take_over`, when its process becomes the
 leader: a generation counter bumped in the database). Every claim checks that its term is still
-the current one and records it on the delivery; an outcome is written only while the delivery is
-still claimed under that term. A former leader that still believes it leads (up to
-LEADER_CHECK_SECONDS after losing its lock) thus claims nothing once the new leader's term began:
-its run is left to the new leader, which marks the old one's unconfirmed sends unknown and sends
-the rest. A claim lost to another outbox is not the end of a run (the search goes on), and a run
+the current one and records it on the delivery; an outcome is written only to a delivery claimed
+under the writer's term. A former leader that still believes it leads (up to LEADER_CHECK_SECONDS
+after losing its lock) thus claims nothing once the new leader's term began: its run is left to
+the new leader, which marks the old one's unconfirmed sends unknown (to be rechecked) and sends the
+rest; when the old one's sends in flight then get their answer, their real outcome replaces the
+unknown and the recheck is called off, so nobody is nudged again. A claim lost to another outbox is not the end of a run (the search goes on), and a run
 left running with sends pending is picked up by the current leader when it gains leadership and
 at every sweep.
 """

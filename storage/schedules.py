@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Unpack, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -246,24 +246,30 @@ async def mark_deliveries(
     outcomes: list[tuple[int, str, dt.datetime | None, str | None]],
     claimed_under: int | None = None,
 ) -> None:
-    """Record many outcomes at once: (delivery id, status, sent_at, error). With `claimed_under`
-    (a run's sends) only deliveries still claimed under that generation are written: one a newer
-    leader has since marked unknown keeps that status (fencing)."""
+    """Record many outcomes at once: (delivery id, status, sent_at, error).
+
+    With `claimed_under` (a run's sends) only deliveries claimed under that generation are written
+    (fencing): a send in flight when a newer leader took over, which that leader marked unknown
+    (to be rechecked), gets its real outcome, and its recheck is called off, so it is not sent
+    again; a delivery since claimed under another term is left alone."""
     if not outcomes:
         return
     # The Core table, not the entity: an executemany UPDATE of the entity is an ORM bulk update.
     table = cast(Table, inspect(Delivery).local_table)
-    fenced = (
-        [table.c.status == "claimed", table.c.generation == claimed_under]
-        if claimed_under is not None
-        else []
-    )
+    values: dict[str, Any] = {
+        "status": bindparam("new_status"),
+        "sent_at": bindparam("new_sent_at"),
+        "error": bindparam("new_error"),
+    }
+    fenced = []
+    if claimed_under is not None:
+        fenced = [
+            or_(table.c.status == "claimed", table.c.status == "unknown"),
+            table.c.generation == claimed_under,
+        ]
+        values["snooze_until"] = case((table.c.status == "unknown", None), else_=table.c.snooze_until)
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("delivery_id"), *fenced)
-        .values(
-            status=bindparam("new_status"), sent_at=bindparam("new_sent_at"), error=bindparam("new_error")
-        ),
+        update(table).where(table.c.id == bindparam("delivery_id"), *fenced).values(**values),
         [
             {
                 "delivery_id": delivery_id,
