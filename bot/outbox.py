@@ -18,9 +18,9 @@ under the writer's term. A former leader that still believes it leads (up to LEA
 after losing its lock) thus claims nothing once the new leader's term began: its run is left to
 the new leader, which marks the old one's unconfirmed sends unknown (to be rechecked) and sends the
 rest; when the old one's sends in flight then get their answer, their real outcome replaces the
-unknown and the recheck is called off, so nobody is nudged again. A claim lost to another outbox is not the end of a run (the search goes on), and a run
-left running with sends pending is picked up by the current leader when it gains leadership and
-at every sweep.
+unknown and the recheck is called off, so nobody is nudged again. A claim lost to another outbox
+is not the end of a run (the search goes on), and a run left running with sends pending is picked
+up by the current leader when it gains leadership and at every sweep.
 """
 
 from __future__ import annotations
@@ -401,9 +401,7 @@ class Outbox:
             run_id, status = run.id, run.status
         if status in ("done", "skipped"):
             return RunReport(run_id, status)
-        if status == "pending":
-            await self._plan(schedule, run_id)
-        return await self.deliver(run_id)
+        return await self.deliver(run_id, schedule if status == "pending" else None)
 
     async def _plan(self, schedule: Schedule, run_id: int) -> None:
         services = self.services
@@ -424,12 +422,16 @@ class Outbox:
             )
         log.info("run %s of schedule %s planned: %d deliveries", run_id, schedule.id, len(planned))
 
-    async def deliver(self, run_id: int) -> RunReport:
-        """Send every pending delivery of a running run, then mark the run done."""
+    async def deliver(self, run_id: int, schedule: Schedule | None = None) -> RunReport:
+        """Send every pending delivery of a running run, then mark the run done; with `schedule`
+        the run is planned first. One delivery of a run at a time in an outbox: the sweep of
+        unfinished runs leaves alone a run this outbox is planning or sending."""
         if run_id in self._active:
             return RunReport(run_id, "running")
         self._active.add(run_id)
         try:
+            if schedule is not None:
+                await self._plan(schedule, run_id)
             return await self._deliver(run_id)
         finally:
             self._active.discard(run_id)
@@ -656,9 +658,7 @@ class Outbox:
                 )
             if run is None or schedule is None:
                 continue
-            if run.status == "pending":
-                await self._plan(schedule, run_id)
-            reports.append(await self.deliver(run_id))
+            reports.append(await self.deliver(run_id, schedule if run.status == "pending" else None))
         return reports
 
     async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:

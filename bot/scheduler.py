@@ -3,7 +3,8 @@
 Only the leader runs jobs (services.leadership): gaining leadership begins a new leadership term
 for the outbox (fencing off a former leader's sends), rebuilds every job, resumes interrupted runs
 and catches up one missed fire time within the grace window; every LEADER_CHECK_SECONDS it picks
-up runs left unfinished (by a former leader that was fenced off, say); losing it removes them. Jobs are added through the `Jobs` port and messages sent through the `Notifier` port, both
+up runs left unfinished (by a former leader that was fenced off, say); losing it removes them.
+Jobs are added through the `Jobs` port and messages sent through the `Notifier` port, both
 implemented by the adapter that starts the bot.
 """
 
