@@ -52,8 +52,12 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram"
     # Updates processed at once in webhook mode (one chat's updates always one after another).
     webhook_max_concurrent: int = 16
-    # Serve /healthz and /metrics on this port (also in polling mode); None: only on the webhook port.
+    # Serve /healthz and /metrics on this port (also in polling mode); None: not served at all (never
+    # on the public webhook port).
     health_port: int | None = None
+    # The webhook and health servers close a connection that has not sent a request's headers (or
+    # its body) within this many seconds: idle keep-alive connections and slow clients.
+    http_timeout_seconds: float = 15.0
     # With PostgreSQL: how often the scheduler's leader re-checks its lock and followers retry.
     leader_check_seconds: float = 10.0
     # Scheduled backups (the leader, every night; and before every migration): where, how many of

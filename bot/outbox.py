@@ -10,6 +10,17 @@ by a recheck `UNKNOWN_RECHECK` later: a member whose duty is still open then get
 more, marked as a possible repeat; one whose duty is done gets nothing. Pending ones are sent when
 the run resumes. Sends are paced below `settings.send_rate_per_second` and one per second per
 chat, so Telegram's limits are not reached; a RetryAfter pauses every send for the time asked.
+
+Fencing: an outbox works under a leadership term (`take_over`, when its process becomes the
+leader: a generation counter bumped in the database). Every claim checks that its term is still
+the current one and records it on the delivery; an outcome is written only to a delivery claimed
+under the writer's term. A former leader that still believes it leads (up to LEADER_CHECK_SECONDS
+after losing its lock) thus claims nothing once the new leader's term began: its run is left to
+the new leader, which marks the old one's unconfirmed sends unknown (to be rechecked) and sends the
+rest; when the old one's sends in flight then get their answer, their real outcome replaces the
+unknown and the recheck is called off, so nobody is nudged again. A claim lost to another outbox
+is not the end of a run (the search goes on), and a run left running with sends pending is picked
+up by the current leader when it gains leadership and at every sweep.
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +63,10 @@ MISSED_STATES = ("due", "at_risk", "overdue")
 _DIGEST_MARK = "@digest:"
 # An escalation summary lists this many people at most (the rest are counted).
 MAX_LISTED = 60
+# The leadership whose terms fence the outbox's claims (storage LeaderTerm.name).
+TERM = "scheduler"
+# What a claim answers when the outbox's term is over (a newer leader took over).
+FENCED = "fenced"
 
 
 # --- pacing ------------------------------------------------------------------------------------
@@ -348,13 +365,30 @@ class Outbox:
         self.record_batch = 1
         self._active: set[int] = set()
         self.stopping = False
+        # The leadership term this outbox claims under (None until it takes one).
+        self.generation: int | None = None
 
     def stop(self) -> None:
         """Stop sending after the sends in flight (leadership lost, shutdown); runs stay resumable."""
         self.stopping = True
 
     def start(self) -> None:
+        """Send again, under the same term (a stop that was not a loss of leadership)."""
         self.stopping = False
+
+    async def take_over(self) -> int:
+        """Begin a new leadership term (this process just became the leader) and send under it;
+        claims of every earlier term are refused from now on."""
+        async with self.services.session() as session:
+            self.generation = await repo.begin_term(
+                session=session,
+                name=TERM,
+                holder=f"{socket.gethostname()}:{os.getpid()}",
+                now=self.services.clock.now(),
+            )
+        self.stopping = False
+        log.info("outbox sending under leadership term %s", self.generation)
+        return self.generation
 
     # The whole run: create or find the run, plan it once, send what is pending.
     async def run(self, schedule_id: int, fire_time: dt.datetime) -> RunReport | None:
@@ -373,9 +407,7 @@ class Outbox:
             run_id, status = run.id, run.status
         if status in ("done", "skipped"):
             return RunReport(run_id, status)
-        if status == "pending":
-            await self._plan(schedule, run_id)
-        return await self.deliver(run_id)
+        return await self.deliver(run_id, schedule if status == "pending" else None)
 
     async def _plan(self, schedule: Schedule, run_id: int) -> None:
         services = self.services
@@ -396,19 +428,30 @@ class Outbox:
             )
         log.info("run %s of schedule %s planned: %d deliveries", run_id, schedule.id, len(planned))
 
-    async def deliver(self, run_id: int) -> RunReport:
-        """Send every pending delivery of a running run, then mark the run done."""
+    async def deliver(self, run_id: int, schedule: Schedule | None = None) -> RunReport:
+        """Send every pending delivery of a running run, then mark the run done; with `schedule`
+        the run is planned first. One delivery of a run at a time in an outbox: the sweep of
+        unfinished runs leaves alone a run this outbox is planning or sending."""
         if run_id in self._active:
             return RunReport(run_id, "running")
         self._active.add(run_id)
         try:
+            if schedule is not None:
+                await self._plan(schedule, run_id)
             return await self._deliver(run_id)
         finally:
             self._active.discard(run_id)
 
     async def _deliver(self, run_id: int) -> RunReport:
         services = self.services
+        # An outbox never made a leader (a one-off process) works under a term of its own.
+        generation = self.generation if self.generation is not None else await self.take_over()
         async with services.session() as session:
+            if not await repo.term_is_current(session=session, name=TERM, generation=generation):
+                log.warning(
+                    "run %s not delivered here: a newer leader took over (term %s)", run_id, generation
+                )
+                return RunReport(run_id, FENCED)
             kind, zone, fired = (
                 await session.execute(
                     select(col(Schedule.kind), col(Schedule.timezone), col(ScheduleRun.fire_time))
@@ -443,6 +486,7 @@ class Outbox:
                 f"rechecked in {UNKNOWN_RECHECK}" if kind == "nudge" else "not resent",
             )
         results: list[tuple[int, int, Outcome]] = []
+        fenced = False
         in_flight: set[asyncio.Task[None]] = set()
         gate = asyncio.Semaphore(self.max_in_flight)
         last_id = 0
@@ -461,7 +505,7 @@ class Outbox:
                 # Wait for the slot before claiming: a crash between claim and send stays rare.
                 await self.pacer.wait()
                 claim = asyncio.ensure_future(
-                    self._claim(claims, results, run_id, last_id, recheck=kind == "nudge")
+                    self._claim(claims, results, run_id, last_id, generation, recheck=kind == "nudge")
                 )
                 try:
                     # A cancellation must not cut a transaction short (aiosqlite would keep the
@@ -469,11 +513,12 @@ class Outbox:
                     delivery = await asyncio.shield(claim)
                 except asyncio.CancelledError:
                     delivery = await claim
-                    if delivery is not None:
+                    if isinstance(delivery, repo.Claimed):
                         start_send(delivery)
                     raise
-                if delivery is None:
+                if not isinstance(delivery, repo.Claimed):
                     gate.release()
+                    fenced = delivery == FENCED
                     break
                 last_id = delivery.id
                 start_send(delivery)
@@ -488,13 +533,19 @@ class Outbox:
         finally:
             await asyncio.shield(claims.close())
         async with services.session() as session:
-            await self._record(session, results, recheck=kind == "nudge")
-            finished = await repo.count_pending(session=session, run_id=run_id) == 0
+            await self._record(session, results, recheck=kind == "nudge", claimed_under=generation)
+            finished = not fenced and await repo.count_pending(session=session, run_id=run_id) == 0
             if finished:
                 await repo.set_run_status(session=session, run_id=run_id, status="done", finished=True)
             counts = await repo.delivery_counts(session=session, run_id=run_id)
-        log.info("run %s %s: %s", run_id, "delivered" if finished else "stopped", counts)
-        return RunReport(run_id, "done" if finished else "stopped", counts)
+        status = "done" if finished else FENCED if fenced else "stopped"
+        if fenced:
+            log.warning(
+                "run %s left to the newer leader (this term %s is over): %s", run_id, generation, counts
+            )
+        else:
+            log.info("run %s %s: %s", run_id, "delivered" if finished else "stopped", counts)
+        return RunReport(run_id, status, counts)
 
     async def _claim(
         self,
@@ -502,14 +553,23 @@ class Outbox:
         results: list[tuple[int, int, Outcome]],
         run_id: int,
         after_id: int,
+        generation: int,
         *,
         recheck: bool,
-    ) -> repo.Claimed | None:
+    ) -> repo.Claimed | str | None:
+        """The next delivery claimed under `generation`; None when nothing is pending, FENCED when
+        the term is over."""
         async with claims.begin():
             if len(results) >= self.record_batch:
-                await self._record(claims, results, recheck=recheck)
+                await self._record(claims, results, recheck=recheck, claimed_under=generation)
+            if not await repo.term_is_current(session=claims, name=TERM, generation=generation):
+                return FENCED
             return await repo.claim_next(
-                session=claims, run_id=run_id, now=self.services.clock.now(), after_id=after_id
+                session=claims,
+                run_id=run_id,
+                now=self.services.clock.now(),
+                after_id=after_id,
+                generation=generation,
             )
 
     async def _send(
@@ -554,11 +614,16 @@ class Outbox:
         )
 
     async def _record(
-        self, session: AsyncSession, results: list[tuple[int, int, Outcome]], *, recheck: bool = False
+        self,
+        session: AsyncSession,
+        results: list[tuple[int, int, Outcome]],
+        *,
+        recheck: bool = False,
+        claimed_under: int | None = None,
     ) -> None:
         """Write finished outcomes (batched into the next claim's transaction). With `recheck`, an
         unknown outcome (a time-out: Telegram may or may not have it) is rechecked later, like an
-        interrupted send."""
+        interrupted send. With `claimed_under` (a run's sends) only claims of that term are written."""
         done, results[:] = list(results), []
         now = self.services.clock.now()
         outcomes = []
@@ -571,7 +636,7 @@ class Outbox:
             outcomes.append((delivery_id, status, now if status == "sent" else None, error))
             if status == "forbidden":
                 blocked.append(member_id)
-        await repo.mark_deliveries(session=session, outcomes=outcomes)
+        await repo.mark_deliveries(session=session, outcomes=outcomes, claimed_under=claimed_under)
         unknown = [delivery_id for delivery_id, status, _, _ in outcomes if status == "unknown"]
         if recheck and unknown:
             await repo.recheck_later(session=session, delivery_ids=unknown, at=now + UNKNOWN_RECHECK)
@@ -580,20 +645,18 @@ class Outbox:
             await session.execute(update(Member).where(col(Member.id).in_(blocked)).values(unreachable=True))
 
     # --- restart: resume interrupted runs, catch up one missed fire within the grace window ---
-    async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:
+    async def resume_unfinished(self) -> list[RunReport]:
+        """Plan and deliver every run left pending or running (by a crash, a stop, or a former
+        leader), except those this outbox is delivering now."""
         services = self.services
-        now = services.clock.now()
-        grace = dt.timedelta(hours=services.settings.misfire_grace_hours)
         reports: list[RunReport] = []
         async with services.session() as session:
             unfinished = [r.id for r in await repo.unfinished_runs(session=session) if r.id is not None]
-            schedules = [s for s in await repo.list_schedules(session=session) if not s.paused]
-            latest = {
-                s.id: await repo.latest_run_time(session=session, schedule_id=s.id)
-                for s in schedules
-                if s.id is not None
-            }
         for run_id in unfinished:
+            if self.stopping:
+                break
+            if run_id in self._active:
+                continue
             async with services.session() as session:
                 run = await session.get(ScheduleRun, run_id)
                 schedule = (
@@ -601,9 +664,21 @@ class Outbox:
                 )
             if run is None or schedule is None:
                 continue
-            if run.status == "pending":
-                await self._plan(schedule, run_id)
-            reports.append(await self.deliver(run_id))
+            reports.append(await self.deliver(run_id, schedule if run.status == "pending" else None))
+        return reports
+
+    async def resume_and_catch_up(self, calendar: WorkCalendar) -> list[RunReport]:
+        services = self.services
+        now = services.clock.now()
+        grace = dt.timedelta(hours=services.settings.misfire_grace_hours)
+        async with services.session() as session:
+            schedules = [s for s in await repo.list_schedules(session=session) if not s.paused]
+            latest = {
+                s.id: await repo.latest_run_time(session=session, schedule_id=s.id)
+                for s in schedules
+                if s.id is not None
+            }
+        reports = await self.resume_unfinished()
         for schedule in schedules:
             spec = Spec.of(schedule)
             since = max(schedule.created_at, latest.get(schedule.id or 0) or schedule.created_at)

@@ -1,8 +1,10 @@
 """The scheduler's runtime: jobs rebuilt from the database, leadership, catch-up, snoozes, seeding.
 
-Only the leader runs jobs (services.leadership): gaining leadership rebuilds every job, resumes
-interrupted runs and catches up one missed fire time within the grace window; losing it removes
-them. Jobs are added through the `Jobs` port and messages sent through the `Notifier` port, both
+Only the leader runs jobs (services.leadership): gaining leadership begins a new leadership term
+for the outbox (fencing off a former leader's sends), rebuilds every job, resumes interrupted runs
+and catches up one missed fire time within the grace window; every LEADER_CHECK_SECONDS it picks
+up runs left unfinished (by a former leader that was fenced off, say); losing it removes them.
+Jobs are added through the `Jobs` port and messages sent through the `Notifier` port, both
 implemented by the adapter that starts the bot.
 """
 
@@ -44,6 +46,7 @@ class Scheduler:
         self.notifier = notifier
         self.outbox = Outbox(services, notifier)
         self.catch_up_task: asyncio.Task[None] | None = None
+        self.sweep_task: asyncio.Task[None] | None = None
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -57,7 +60,7 @@ class Scheduler:
     async def activate(self) -> None:
         """Leadership gained: rebuild jobs and snoozes, then resume and catch up in the background."""
         services = self.services
-        self.outbox.start()
+        await self.outbox.take_over()
         count = await self.rebuild_jobs()
         async with services.session() as session:
             snoozed = [(d.id, d.snooze_until) for d in await repo.snoozed_deliveries(session=session)]
@@ -66,6 +69,8 @@ class Scheduler:
                 self.schedule_snooze(delivery_id, until)
         if services.leadership.is_leader:
             self.jobs.add("snooze:sweep", self._snooze_sweep, IntervalTrigger(seconds=SNOOZE_SWEEP_SECONDS))
+            every = max(services.settings.leader_check_seconds, 0.1)
+            self.jobs.add("runs:sweep", self._runs_sweep, IntervalTrigger(seconds=every))
             if services.settings.backup_keep > 0:
                 hour, minute = (int(part) for part in services.settings.backup_time.split(":"))
                 trigger = CronTrigger(hour=hour, minute=minute, timezone=services.settings.tz)
@@ -89,13 +94,15 @@ class Scheduler:
         self.jobs.remove("snooze:")
         self.jobs.remove("backup:")
         self.jobs.remove("suggest:")
+        self.jobs.remove("runs:")
         # Let running sends finish and record their outcomes; what is left stays pending for the next
         # leader. Cancelling mid-transaction could leave SQLite's write lock behind.
         self.outbox.stop()
-        task, self.catch_up_task = self.catch_up_task, None
-        if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=30)
-            if not done:
+        tasks = [t for t in (self.catch_up_task, self.sweep_task) if t is not None and not t.done()]
+        self.catch_up_task = self.sweep_task = None
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=30)
+            for task in pending:
                 task.cancel()
 
     async def _catch_up(self) -> None:
@@ -104,6 +111,22 @@ class Scheduler:
             await self.outbox.resume_and_catch_up(self.services.calendar)
         except Exception:
             log.exception("resuming or catching up schedules failed")
+
+    async def _runs_sweep(self) -> None:
+        """Pick up runs left running with sends pending (in the background: a long run must not
+        hold the job); one sweep at a time, none while the start-up catch-up is still going."""
+        busy = [t for t in (self.catch_up_task, self.sweep_task) if t is not None and not t.done()]
+        if not busy and self.services.leadership.is_leader:
+            self.sweep_task = asyncio.create_task(self._resume_unfinished())
+
+    async def _resume_unfinished(self) -> None:
+        try:
+            reports = await self.outbox.resume_unfinished()
+        except Exception:
+            log.exception("resuming unfinished runs failed")
+            return
+        if reports:
+            log.info("unfinished runs picked up: %s", {r.run_id: r.status for r in reports})
 
     # --- jobs -------------------------------------------------------------------------------
     async def load_calendar(self) -> WorkCalendar:

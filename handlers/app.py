@@ -71,6 +71,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz, disable_notification=False))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # No Updater: long polling is handlers.polling.Poller, which confirms only processed updates.
+        .updater(None)
     )
     if settings.telegram_api_base_url:
         root = settings.telegram_api_base_url.rstrip("/")

@@ -37,7 +37,7 @@ def pairs_keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-def _seconds(value: float | dt.timedelta) -> float:
+def retry_seconds(value: float | dt.timedelta) -> float:
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     return float(value)
@@ -134,7 +134,7 @@ class TelegramNotifier:
         try:
             await method(**kwargs)
         except RetryAfter as error:
-            return Outcome("retry_after", retry_after=_seconds(error.retry_after))
+            return Outcome("retry_after", retry_after=retry_seconds(error.retry_after))
         except Forbidden as error:
             return Outcome("forbidden", error=str(error)[:300])
         except BadRequest as error:

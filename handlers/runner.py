@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot.services import Services
 from bot.startup import EX_CONFIG, EX_UNAVAILABLE, StartupError
 from handlers.app import build_application
-from handlers.webhook import run_polling_with_health, run_webhook
+from handlers.webhook import run_polling, run_webhook
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +35,7 @@ def run(services: Services, *, webhook: bool = False) -> int:
         asyncio.run(_who_am_i(app))
         if webhook:
             return run_webhook(app, settings)
-        if settings.health_port is not None:
-            return run_polling_with_health(app, settings)
-        log.info("starting long polling")
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return run_polling(app, settings)
     except InvalidToken:
         raise StartupError(
             EX_CONFIG,
@@ -54,4 +50,3 @@ def run(services: Services, *, webhook: bool = False) -> int:
             setting="TELEGRAM_API_BASE_URL",
             fix="check the network, the proxy, or TELEGRAM_API_BASE_URL",
         ) from None
-    return 0

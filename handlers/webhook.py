@@ -37,6 +37,7 @@ from bot.health import health_report, is_transient
 from bot.services import Services
 from bot.startup import EX_CONFIG, EX_UNAVAILABLE, StartupError
 from bot.version import version
+from handlers.polling import Poller
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,12 @@ class _Quiet(tornado.web.Application):
 
 
 class HttpServer:
-    """Serves the webhook (when `webhook_path` is given), `/healthz` and `/metrics`.
+    """Serves either the webhook (when `webhook_path` is given) or `/healthz` and `/metrics`.
+
+    The webhook port is public; the figures and the health report go only to HEALTH_PORT. A client
+    must send a request's headers within `timeout` seconds of connecting or of the previous answer
+    (so an idle keep-alive connection, one that sends nothing, or one that sends its headers a
+    byte at a time is closed) and its body within `timeout` too.
 
     `await start(listen, port)` binds (port 0: an ephemeral port, for tests) and returns the port.
     """
@@ -246,19 +252,24 @@ class HttpServer:
         webhook_path: str | None = None,
         secret: str | None = None,
         max_concurrent: int = 16,
+        timeout: float = 15.0,
     ) -> None:
         self.turns = ChatTurns(max_concurrent)
-        routes: list[Any] = [
-            (r"/healthz", Healthz, {"app": app}),
-            (r"/metrics", MetricsPage, {"app": app}),
-        ]
-        if webhook_path is not None:
+        routes: list[Any]
+        if webhook_path is None:
+            routes = [(r"/healthz", Healthz, {"app": app}), (r"/metrics", MetricsPage, {"app": app})]
+        else:
             path = "/" + webhook_path.strip("/")
             turns = self.turns
-            routes.append(
+            routes = [
                 (rf"{re.escape(path)}/?", TelegramWebhook, {"app": app, "secret": secret, "turns": turns})
-            )
-        self._server = HTTPServer(_Quiet(routes), max_body_size=2 * 1024 * 1024)
+            ]
+        self._server = HTTPServer(
+            _Quiet(routes),
+            max_body_size=2 * 1024 * 1024,
+            idle_connection_timeout=timeout,  # tornado's header timeout: idle time + reading headers
+            body_timeout=timeout,
+        )
         self.port: int | None = None
 
     async def start(self, listen: str, port: int, *, setting: str = "WEBHOOK_PORT") -> int:
@@ -298,6 +309,9 @@ def check_webhook_settings(settings: Settings) -> str | None:
         return "WEBHOOK_SECRET is required in webhook mode"
     if not SECRET_PATTERN.match(settings.webhook_secret.get_secret_value()):
         return "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+    if settings.health_port is not None and settings.health_port == settings.webhook_port:
+        # The webhook port is public: /healthz and /metrics are never served there.
+        return "HEALTH_PORT must differ from WEBHOOK_PORT (the public webhook port serves no /metrics)"
     return None
 
 
@@ -305,7 +319,7 @@ async def serve(
     app: Application, settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None
 ) -> None:
     """Run the application until `stop` is set (or SIGINT/SIGTERM): webhook or long polling,
-    with `/healthz` and `/metrics` served on the webhook port and/or HEALTH_PORT."""
+    with `/healthz` and `/metrics` served on HEALTH_PORT (never on the public webhook port)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals: list[signal.Signals] = []
@@ -325,23 +339,22 @@ async def serve(
                     webhook_path=settings.webhook_path,
                     secret=secret,
                     max_concurrent=settings.webhook_max_concurrent,
+                    timeout=settings.http_timeout_seconds,
                 )
                 await server.start(settings.webhook_listen, settings.webhook_port)
                 servers.append(server)
-            if settings.health_port is not None and (
-                not webhook or settings.health_port != settings.webhook_port
-            ):
-                health = HttpServer(app)
+            if settings.health_port is not None:
+                health = HttpServer(app, timeout=settings.http_timeout_seconds)
                 await health.start(settings.webhook_listen, settings.health_port, setting="HEALTH_PORT")
                 servers.append(health)
             if webhook:
                 await app.bot.set_webhook(
                     url=str(settings.webhook_url), secret_token=secret, allowed_updates=Update.ALL_TYPES
                 )
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await app.start()
+            poller = None if webhook else Poller(app)
+            if poller is not None:
+                await poller.start()
             log.info(
                 "bot running",
                 extra={
@@ -354,10 +367,10 @@ async def serve(
             log.info("stopping")
             if app.bot_data.scheduler is not None:
                 app.bot_data.scheduler.stop_sending()  # before anything else: no new claims
+            if poller is not None:
+                await poller.stop()  # the update in hand is finished; only processed ones confirmed
             for server in servers:
                 await server.stop()
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
             await app.stop()
     finally:
         for sig in signals:
@@ -376,7 +389,7 @@ def run_webhook(app: Application, settings: Settings) -> int:
     return 0
 
 
-def run_polling_with_health(app: Application, settings: Settings) -> int:
-    """Long polling with `/healthz` and `/metrics` on HEALTH_PORT."""
+def run_polling(app: Application, settings: Settings) -> int:
+    """Long polling (with `/healthz` and `/metrics` on HEALTH_PORT when it is set)."""
     asyncio.run(serve(app, settings, webhook=False))
     return 0

@@ -279,6 +279,21 @@ class Delivery(SQLModel, table=True):
     claimed_at: dt.datetime | None = None
     sent_at: dt.datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=300)
+    # The leadership term (LeaderTerm.generation) the delivery was claimed under: its outcome is
+    # written only while that claim stands.
+    generation: int | None = None
+
+
+class LeaderTerm(SQLModel, table=True):
+    """Leadership terms, for fencing: `generation` goes up each time a process becomes the leader
+    (`name`: what it leads, "scheduler"). Sends are claimed under the claimant's generation, and a
+    claim by an older generation is refused, so a former leader that still believes it leads (for
+    up to LEADER_CHECK_SECONDS after losing its lock) sends nothing new."""
+
+    name: str = Field(primary_key=True, max_length=50)
+    generation: int = 0
+    holder: str = Field(default="", max_length=200)
+    started_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class RosterUpload(SQLModel, table=True):

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Unpack, cast
 
-from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import AuditLog, Delivery, HolidayOverride, Schedule, ScheduleRun, id_col
+from storage.models import AuditLog, Delivery, HolidayOverride, LeaderTerm, Schedule, ScheduleRun, id_col
 
 UTC = dt.UTC
 
@@ -192,6 +192,45 @@ async def set_run_status(*, session: AsyncSession, run_id: int, status: str, fin
     await session.execute(update(ScheduleRun).where(col(ScheduleRun.id) == run_id).values(**values))
 
 
+# --- leadership terms (fencing) ----------------------------------------------------------------
+async def begin_term(*, session: AsyncSession, name: str, holder: str, now: dt.datetime) -> int:
+    """Start a leadership term: `name`'s generation goes up by one (the first is 1). Every claim
+    made under an older generation is refused from now on."""
+    bump = (
+        update(LeaderTerm)
+        .where(col(LeaderTerm.name) == name)
+        .values(
+            generation=col(LeaderTerm.generation) + 1, holder=holder[:200], started_at=now.astimezone(UTC)
+        )
+        .returning(col(LeaderTerm.generation))
+    )
+    for _ in range(2):
+        generation = (await session.execute(bump)).scalar_one_or_none()
+        if generation is not None:
+            return int(generation)
+        try:
+            async with session.begin_nested():
+                session.add(LeaderTerm(name=name, generation=1, holder=holder[:200], started_at=now))
+                await session.flush()
+            return 1
+        except IntegrityError:  # another process created it first: bump that
+            continue
+    raise RuntimeError(f"cannot start a leadership term for {name}")
+
+
+async def term_is_current(*, session: AsyncSession, name: str, generation: int) -> bool:
+    """Whether `generation` is still `name`'s current term. On PostgreSQL the term row is share-
+    locked until the caller's transaction ends, so a new term cannot begin while a claim made
+    under this one is being written (it waits, and sees that claim when it expires stale ones);
+    SQLite writes one transaction at a time anyway."""
+    current = (
+        await session.execute(
+            select(col(LeaderTerm.generation)).where(col(LeaderTerm.name) == name).with_for_update(read=True)
+        )
+    ).scalar_one_or_none()
+    return current == generation
+
+
 # --- deliveries (the outbox) -------------------------------------------------------------------
 async def add_deliveries(*, session: AsyncSession, run_id: int, items: Iterable[tuple[int, str]]) -> int:
     rows = [{"run_id": run_id, "member_id": member_id, "text": text} for member_id, text in items]
@@ -208,46 +247,76 @@ class Claimed:
 
 
 async def claim_next(
-    *, session: AsyncSession, run_id: int, now: dt.datetime, after_id: int = 0
+    *, session: AsyncSession, run_id: int, now: dt.datetime, after_id: int = 0, generation: int | None = None
 ) -> Claimed | None:
-    """Claim the next pending delivery of a run (pending → claimed) in one statement.
+    """Claim the next pending delivery of a run (pending → claimed, under `generation`).
 
     `after_id` is the last id this caller claimed: deliveries are claimed in id order, so the
-    search starts there instead of rescanning the run. None when nothing is pending.
+    search starts there instead of rescanning the run. None only when nothing is pending: a
+    delivery taken by another outbox between the search and the claim is a lost race, not the end
+    of the run, so the search goes on (from the start, should ids below `after_id` be pending).
     """
-    next_id = (
-        select(col(Delivery.id))
-        .where(col(Delivery.run_id) == run_id, col(Delivery.status) == "pending", col(Delivery.id) > after_id)
-        .order_by(col(Delivery.id))
-        .limit(1)
-        .scalar_subquery()
-    )
-    row = (
-        await session.execute(
-            update(Delivery)
-            .where(col(Delivery.id) == next_id, col(Delivery.status) == "pending")
-            .values(status="claimed", claimed_at=now.astimezone(UTC), attempts=col(Delivery.attempts) + 1)
-            .returning(id_col(Delivery.id), col(Delivery.member_id), col(Delivery.text))
-            .execution_options(synchronize_session=False)
+    while True:
+        next_id = (
+            select(col(Delivery.id))
+            .where(
+                col(Delivery.run_id) == run_id, col(Delivery.status) == "pending", col(Delivery.id) > after_id
+            )
+            .order_by(col(Delivery.id))
+            .limit(1)
+            .scalar_subquery()
         )
-    ).first()
-    return Claimed(*row) if row else None
+        row = (
+            await session.execute(
+                update(Delivery)
+                .where(col(Delivery.id) == next_id, col(Delivery.status) == "pending")
+                .values(
+                    status="claimed",
+                    claimed_at=now.astimezone(UTC),
+                    attempts=col(Delivery.attempts) + 1,
+                    generation=generation,
+                )
+                .returning(id_col(Delivery.id), col(Delivery.member_id), col(Delivery.text))
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if row:
+            return Claimed(*row)
+        if not await count_pending(session=session, run_id=run_id):
+            return None
+        after_id = 0
 
 
 async def mark_deliveries(
-    *, session: AsyncSession, outcomes: list[tuple[int, str, dt.datetime | None, str | None]]
+    *,
+    session: AsyncSession,
+    outcomes: list[tuple[int, str, dt.datetime | None, str | None]],
+    claimed_under: int | None = None,
 ) -> None:
-    """Record many outcomes at once: (delivery id, status, sent_at, error)."""
+    """Record many outcomes at once: (delivery id, status, sent_at, error).
+
+    With `claimed_under` (a run's sends) only deliveries claimed under that generation are written
+    (fencing): a send in flight when a newer leader took over, which that leader marked unknown
+    (to be rechecked), gets its real outcome, and its recheck is called off, so it is not sent
+    again; a delivery since claimed under another term is left alone."""
     if not outcomes:
         return
     # The Core table, not the entity: an executemany UPDATE of the entity is an ORM bulk update.
     table = cast(Table, inspect(Delivery).local_table)
+    values: dict[str, Any] = {
+        "status": bindparam("new_status"),
+        "sent_at": bindparam("new_sent_at"),
+        "error": bindparam("new_error"),
+    }
+    fenced = []
+    if claimed_under is not None:
+        fenced = [
+            or_(table.c.status == "claimed", table.c.status == "unknown"),
+            table.c.generation == claimed_under,
+        ]
+        values["snooze_until"] = case((table.c.status == "unknown", None), else_=table.c.snooze_until)
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("delivery_id"))
-        .values(
-            status=bindparam("new_status"), sent_at=bindparam("new_sent_at"), error=bindparam("new_error")
-        ),
+        update(table).where(table.c.id == bindparam("delivery_id"), *fenced).values(**values),
         [
             {
                 "delivery_id": delivery_id,

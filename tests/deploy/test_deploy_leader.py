@@ -4,6 +4,8 @@ when the leader dies another takes over with no schedule run fired twice or lost
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -15,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -125,13 +128,23 @@ async def test_a_leader_whose_connection_is_killed_steps_down(pg_url: str) -> No
 class Replica:
     """A leader_proc.py subprocess whose stdout lines are collected by a thread."""
 
-    def __init__(self, url: str, name: str, schedule_id: int, mode: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        schedule_id: int,
+        mode: str,
+        *,
+        args: list[str] | None = None,
+        stderr: Any = None,
+    ) -> None:
         self.name = name
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, str(PROC), url, name, str(schedule_id), str(INTERVAL_MS), mode],
+            args or [sys.executable, str(PROC), url, name, str(schedule_id), str(INTERVAL_MS), mode],
             stdout=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -303,3 +316,148 @@ async def test_a_leader_behind_a_frozen_connection_steps_down_and_a_follower_tak
         await old.stop()
         await new.stop()
         await proxy.close()
+
+
+HANDOVER_PROC = Path(__file__).with_name("handover_proc.py")
+HANDOVER_MEMBERS = 600
+HANDOVER_TRIALS = 6
+
+
+async def _handover_setup(url: str) -> int:
+    """600 cadres with a weekly duty open and a nudge schedule (created now: nothing to catch up)."""
+    conn = await _connect(url)
+    try:
+        org = await conn.fetchval(
+            "INSERT INTO org (name, kind, created_at) VALUES ('第一支部', 'branch', now()) RETURNING id"
+        )
+        await conn.executemany(
+            "INSERT INTO member (telegram_id, name, org_id, role, active, unreachable, admin_by_setting,"
+            " created_at) VALUES ($1, $2, $3, 'cadre', true, false, false, now())",
+            [(700_000 + i, f"党员{i}", org) for i in range(HANDOVER_MEMBERS)],
+        )
+        await conn.execute(
+            "INSERT INTO target (name, category, count, period, role, scope, active, created_at)"
+            " VALUES ('理论学习', 'study', 1, 'week', 'cadre', 'member', true, now())"
+        )
+        return await conn.fetchval(
+            "INSERT INTO schedule (rule_text, cron, timezone, kind, holiday_policy, paused, created_at)"
+            " VALUES ('每周五10:00', '0 10 * * 5', 'Asia/Shanghai', 'nudge', 'skip', false, now()) RETURNING id"
+        )
+    finally:
+        await conn.close()
+
+
+def _chats(path: Path) -> list[int]:
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+async def _terminate_lock_holder(url: str) -> int:
+    """Kill the leader's lock connection (as a network cut or a PostgreSQL restart would); its
+    process still believes it leads until its next check."""
+    from bot.leader import SCHEDULER_LOCK_KEY
+
+    conn = await _connect(url)
+    try:
+        return len(
+            await conn.fetch(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                " WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted"
+                " AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid"
+                " AND l.objsubid = 1",
+                SCHEDULER_LOCK_KEY,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def _until(check, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_hand_overs_mid_run_between_two_bot_processes_complete_every_run_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Two real bot processes; in each trial a run of 600 nudges starts on the leader, whose lock
+    connection is killed once it sent 150: the other takes over while the former one may still
+    believe it leads. Every run completes (0 pending), every member is nudged exactly once per run,
+    and the claims of the two leadership terms never interleave (fencing)."""
+    schedule_id = await _handover_setup(pg_url)
+    outs = {name: tmp_path / f"sent-{name}.txt" for name in ("a", "b")}
+    logs = contextlib.ExitStack()
+    replicas = {
+        name: Replica(
+            pg_url,
+            name,
+            0,
+            "",
+            args=[sys.executable, str(HANDOVER_PROC), pg_url, name, str(outs[name])],
+            stderr=logs.enter_context((tmp_path / f"replica-{name}.log").open("w")),
+        )
+        for name in ("a", "b")
+    }
+    conn = await _connect(pg_url)
+    hand_overs = 0
+    try:
+
+        async def one_leads() -> bool:
+            return any(x.startswith("leader ") for r in replicas.values() for x in r.drain())
+
+        await _until(one_leads, 90, "one of the replicas leads")
+        for trial in range(HANDOVER_TRIALS):
+            leader = max(
+                replicas.values(),
+                key=lambda r: max(
+                    (int(x.split()[2]) for x in r.drain() if x.startswith("leader ")), default=0
+                ),
+            )
+            before = {name: len(_chats(path)) for name, path in outs.items()}
+            run_id = await conn.fetchval(
+                "INSERT INTO schedulerun (schedule_id, fire_time, status, started_at)"
+                " VALUES ($1, now() - make_interval(secs => $2), 'pending', now()) RETURNING id",
+                schedule_id,
+                float(trial + 1),
+            )
+
+            async def started(name: str = leader.name, seen: int = before[leader.name]) -> bool:
+                return len(_chats(outs[name])) - seen >= 150
+
+            await _until(started, 30, f"trial {trial}: the leader {leader.name} started the run")
+            assert await _terminate_lock_holder(pg_url) == 1
+
+            async def finished(run: int = run_id) -> bool:
+                return await conn.fetchval(
+                    "SELECT count(*) FROM schedulerun WHERE id = $1 AND status = 'done'", run
+                ) == 1 and not await conn.fetchval(
+                    "SELECT count(*) FROM delivery WHERE run_id = $1 AND status IN ('pending', 'claimed')",
+                    run,
+                )
+
+            await _until(finished, 60, f"trial {trial}: the run completed with nothing pending")
+            received = collections.Counter(c for path in outs.values() for c in _chats(path))
+            assert set(received.values()) == {trial + 1}, f"trial {trial}: everyone once per run"
+            assert len(received) == HANDOVER_MEMBERS
+            terms = await conn.fetch(
+                "SELECT generation, min(claimed_at) AS first, max(claimed_at) AS last, count(*) AS n"
+                " FROM delivery WHERE run_id = $1 GROUP BY generation ORDER BY generation",
+                run_id,
+            )
+            assert all(t["generation"] is not None for t in terms)
+            assert sum(t["n"] for t in terms) == HANDOVER_MEMBERS
+            for earlier, later in itertools.pairwise(terms):
+                assert earlier["last"] < later["first"], f"trial {trial}: two terms claimed at once"
+            hand_overs += len(terms) > 1
+    except AssertionError as failure:
+        for name in replicas:
+            failure.add_note(f"replica {name}: {(tmp_path / f'replica-{name}.log').read_text()[-3000:]}")
+        raise
+    finally:
+        await conn.close()
+        for replica in replicas.values():
+            replica.stop()
+        logs.close()
+    assert hand_overs >= HANDOVER_TRIALS // 2, "the runs were really handed over mid-way"

@@ -33,14 +33,21 @@ _update_ids = itertools.count(900_000)
 
 
 @pytest.fixture
-async def web(harness) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:  # type: ignore[no-untyped-def]
+async def web(harness) -> AsyncIterator[tuple[Any, httpx.AsyncClient, httpx.AsyncClient]]:  # type: ignore[no-untyped-def]
+    """The harness, a client of the webhook port and one of the health port."""
     await harness.add_org("第一支部")
     await harness.add_member(CADRE, "第一支部")
     server = HttpServer(harness.app, webhook_path="/telegram", secret=SECRET)
+    health_server = HttpServer(harness.app)
     port = await server.start("127.0.0.1", 0)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10) as client:
-        yield harness, client
+    health_port = await health_server.start("127.0.0.1", 0)
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10) as client,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{health_port}", trust_env=False, timeout=10) as health,
+    ):
+        yield harness, client, health
     await server.stop()
+    await health_server.stop()
 
 
 def _update(text: str, when: dt.datetime, message_id: int | None = None) -> dict[str, Any]:
@@ -61,7 +68,7 @@ async def _records(harness) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_telegram_is_answered_only_after_the_record_is_stored(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
+    harness, client, _health = web
     reached, release = asyncio.Event(), asyncio.Event()
 
     async def gate(update: Update, context: Any) -> None:
@@ -83,7 +90,7 @@ async def test_telegram_is_answered_only_after_the_record_is_stored(web) -> None
 
 
 async def test_a_redelivered_update_stores_nothing_twice(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
+    harness, client, _health = web
     update = _update(CHECK_IN, harness.clock.now(), message_id=4242)
     assert (await _post(client, update)).status_code == 200
     assert (await _post(client, update)).status_code == 200
@@ -91,25 +98,25 @@ async def test_a_redelivered_update_stores_nothing_twice(web) -> None:  # type: 
 
 
 async def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_processed(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
+    harness, client, health = web
     for secret in ("wrong", None, ""):
         response = await _post(client, _update(CHECK_IN, harness.clock.now()), secret=secret)
         assert response.status_code == 403
     assert await _records(harness) == 0
     assert not harness.api.sent("sendMessage", chat_id=CADRE.id)
-    metrics = (await client.get("/metrics")).text
+    metrics = (await health.get("/metrics")).text
     assert 'dutybot_updates_handled_total{kind="message"}' not in metrics
 
 
 async def test_a_body_that_is_not_an_update_is_a_bad_request(web) -> None:  # type: ignore[no-untyped-def]
-    _, client = web
+    _, client, _ = web
     response = await client.post("/telegram", content=b"{not json", headers={SECRET_HEADER: SECRET})
     assert response.status_code == 400
     assert (await client.get("/telegram")).status_code == 405
 
 
 async def test_a_database_outage_asks_telegram_to_deliver_again(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
+    harness, client, _health = web
     failures: list[BaseException] = []
 
     async def flaky(update: Update, context: Any) -> None:
@@ -144,8 +151,8 @@ async def test_a_database_outage_asks_telegram_to_deliver_again(web) -> None:  #
 
 
 async def test_healthz_reports_database_role_and_last_update(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
-    report = (await client.get("/healthz")).json()
+    harness, client, health = web
+    report = (await health.get("/healthz")).json()
     assert report == {
         "status": "ok",
         "version": version(),
@@ -160,7 +167,7 @@ async def test_healthz_reports_database_role_and_last_update(web) -> None:  # ty
         "updates_handled": 0,
     }
     await _post(client, _update(CHECK_IN, harness.clock.now()))
-    report = (await client.get("/healthz")).json()
+    report = (await health.get("/healthz")).json()
     assert report["updates_handled"] == 1
     assert dt.datetime.fromisoformat(report["last_update_at"]) == harness.clock.now()
 
@@ -169,7 +176,7 @@ async def test_healthz_reports_database_role_and_last_update(web) -> None:  # ty
     dead = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     services.sessionmaker = create_sessionmaker(dead)
     try:
-        response = await client.get("/healthz")
+        response = await health.get("/healthz")
     finally:
         services.sessionmaker = healthy_maker
         await dead.dispose()
@@ -180,15 +187,15 @@ async def test_healthz_reports_database_role_and_last_update(web) -> None:  # ty
 async def test_healthz_turns_unhealthy_while_the_bot_api_keeps_failing(web) -> None:  # type: ignore[no-untyped-def]
     from bot.health import BOT_API_FAILURES_UNHEALTHY
 
-    harness, client = web
+    harness, client, health = web
     harness.api.fail_next("sendMessage", 502, "Bad Gateway", times=BOT_API_FAILURES_UNHEALTHY)
     for n in range(BOT_API_FAILURES_UNHEALTHY):
         await _post(client, _update(f"今天开展志愿服务，参加{n + 2}人", harness.clock.now()))
-    response = await client.get("/healthz")
+    response = await health.get("/healthz")
     assert response.status_code == 503
     assert response.json()["bot_api"]["status"] == "failing"
     assert response.json()["bot_api"]["consecutive_failures"] == BOT_API_FAILURES_UNHEALTHY
-    metrics = (await client.get("/metrics")).text
+    metrics = (await health.get("/metrics")).text
     assert (
         f'dutybot_bot_api_errors_total{{method="sendMessage",reason="502"}} {BOT_API_FAILURES_UNHEALTHY}.0'
         in metrics
@@ -197,15 +204,15 @@ async def test_healthz_turns_unhealthy_while_the_bot_api_keeps_failing(web) -> N
     assert "process_resident_memory_bytes" in metrics and "python_info" in metrics
 
     await _post(client, _update("今天组织集中学习", harness.clock.now()))  # the API answers again
-    response = await client.get("/healthz")
+    response = await health.get("/healthz")
     assert response.status_code == 200 and response.json()["bot_api"]["consecutive_failures"] == 0
     harness.errors.clear()  # the failed replies were injected on purpose
 
 
 async def test_metrics_count_updates_records_and_time_the_replies(web) -> None:  # type: ignore[no-untyped-def]
-    harness, client = web
+    harness, client, health = web
     await _post(client, _update(CHECK_IN, harness.clock.now()))
-    response = await client.get("/metrics")
+    response = await health.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'dutybot_updates_handled_total{kind="message"} 1.0' in text
@@ -216,7 +223,7 @@ async def test_metrics_count_updates_records_and_time_the_replies(web) -> None: 
 
     await _post(client, _update("今天忙了一整天", harness.clock.now()))
     await _post(client, _update("明天上午准备召开支部党员大会", harness.clock.now()))
-    text = (await client.get("/metrics")).text
+    text = (await health.get("/metrics")).text
     assert "dutybot_parse_failures_total 1.0" in text, "a plan is understood, not a failure"
     assert "dutybot_records_stored_total 1.0" in text
     assert 'dutybot_updates_handled_total{kind="message"} 3.0' in text
@@ -224,7 +231,7 @@ async def test_metrics_count_updates_records_and_time_the_replies(web) -> None: 
     sent = harness.api.sent("sendMessage", chat_id=CADRE.id)
     unsure = next(c for c in sent if any(b["text"] == "学习教育" for row in c.buttons for b in row))
     await harness.press(CADRE, unsure, "学习教育")  # filed by hand: stored too
-    text = (await client.get("/metrics")).text
+    text = (await health.get("/metrics")).text
     assert "dutybot_records_stored_total 2.0" in text
     assert 'dutybot_updates_handled_total{kind="callback_query"} 1.0' in text
 
