@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.records import Source, new_records
 from bot.recurrence import format_fire, parse_rule
 from bot.scheduler import seed_defaults as seed_default_schedules
 from bot.services import Services
@@ -23,7 +24,7 @@ from bot.target_settings import seed_default_targets
 from storage import orgs
 from storage import schedules as schedule_repo
 from storage import targets as targets_repo
-from storage.models import DutyRecord, Leave, Member, Org, OrgKind, Target
+from storage.models import Leave, Member, Org, OrgKind, Target
 
 KIND_LABEL = {"nudge": "提醒", "digest": "工作摘要", "escalation": "督促"}
 
@@ -273,26 +274,11 @@ async def simulate_reports(
                         continue
                     if day >= quiet_since.get(member.id, dt.date.max) or (member.id, day) in away:
                         continue
-                    for activity, rec in enumerate(services.parser.parse(text, sent).records):
-                        session.add(
-                            DutyRecord(
-                                member_id=member.id,  # type: ignore[arg-type]
-                                org_id=member.org_id,
-                                category=rec.category,
-                                keyword=rec.keyword,
-                                date=rec.date,
-                                participants=rec.participants,
-                                duration_min=rec.duration_min,
-                                issues_found=rec.issues_found,
-                                issues_fixed=rec.issues_fixed,
-                                source_text=text,
-                                chat_id=member.telegram_id,
-                                message_id=day.toordinal() * 8 + index,
-                                activity_index=activity,
-                                created_at=sent.astimezone(dt.UTC),
-                                updated_at=sent.astimezone(dt.UTC),
-                            )
-                        )
+                    source = Source(member.telegram_id, day.toordinal() * 8 + index, text)
+                    parsed = services.parser.parse(text, sent).records
+                    for record in new_records(member, source, parsed):
+                        record.created_at = record.updated_at = sent.astimezone(dt.UTC)
+                        session.add(record)
                         records += 1
             monday += dt.timedelta(days=7)
     return records

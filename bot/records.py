@@ -68,6 +68,12 @@ def _new_record(member: Member, source: Source, index: int, values: dict[str, An
     )
 
 
+def new_records(member: Member, source: Source, parsed: Sequence[Any]) -> list[DutyRecord]:
+    """The records a message's parsed activities make, not yet added to a session (the demo's
+    history is written this way, with the same columns as a check-in)."""
+    return [_new_record(member, source, i, _values(p, source.text)) for i, p in enumerate(parsed)]
+
+
 async def store(
     *, session: AsyncSession, member: Member, source: Source, parsed: Sequence[Any]
 ) -> list[DutyRecord]:
